@@ -1,0 +1,98 @@
+"""Permissions on places and people, as django-rules predicates.
+
+Read them as sentences: a user may view a household if they are office staff
+of its community, or the grid worker of its grid, or the leader of its
+building, or live in it. Handling-unit staff and street supervisors match
+none of these, so they see no personal data.
+"""
+
+import rules
+
+from .scope import scope_of
+
+
+@rules.predicate
+def is_office_staff_of_place(user, obj):
+    return obj is not None and obj.community_id in scope_of(user).office_communities
+
+
+@rules.predicate
+def is_grid_worker_of_place(user, obj):
+    return obj is not None and obj.grid_id in scope_of(user).grids
+
+
+@rules.predicate
+def is_building_leader_of_place(user, obj):
+    return obj is not None and obj.building_id in scope_of(user).buildings
+
+
+@rules.predicate
+def lives_in_household(user, household):
+    return household is not None and household.pk == scope_of(user).household_id
+
+
+@rules.predicate
+def is_member_of_household_of(user, resident):
+    return resident is not None and resident.household_id == scope_of(user).household_id
+
+
+@rules.predicate
+def may_reveal_resident(user, resident):
+    return resident is not None and scope_of(user).may_reveal(resident)
+
+
+@rules.predicate
+def is_community_worker_of_place(user, obj):
+    return obj is not None and obj.community_id in scope_of(user).worker_communities
+
+
+@rules.predicate
+def is_community_worker_of(user, community):
+    return community is not None and community.pk in scope_of(user).worker_communities
+
+
+@rules.predicate
+def sees_registry(user):
+    return scope_of(user).sees_registry
+
+
+@rules.predicate
+def is_street_supervisor(user):
+    return bool(scope_of(user).streets)
+
+
+@rules.predicate
+def is_staff_anywhere(user):
+    return scope_of(user).is_staff
+
+
+@rules.predicate
+def sees_event(user, event):
+    if event is None:
+        return False
+    scope = scope_of(user)
+    return (
+        event.community_id in scope.office_communities
+        or (event.grid_id is not None and event.grid_id in scope.grids)
+        or (event.street_id is not None and event.street_id in scope.streets)
+    )
+
+
+@rules.predicate
+def sees_events(user):
+    scope = scope_of(user)
+    return bool(scope.office_communities or scope.grids or scope.streets)
+
+
+sees_place = is_office_staff_of_place | is_grid_worker_of_place | is_building_leader_of_place
+
+rules.add_perm("community.view_household", sees_place | lives_in_household)
+rules.add_perm("community.view_resident", sees_place | is_member_of_household_of)
+rules.add_perm("community.reveal_resident", may_reveal_resident)
+rules.add_perm("community.change_resident", is_community_worker_of_place | is_grid_worker_of_place)
+rules.add_perm("community.import_residents", is_community_worker_of)
+rules.add_perm("community.search_registry", sees_registry)
+rules.add_perm("community.view_street_overview", is_street_supervisor)
+rules.add_perm("community.use_console", is_staff_anywhere)
+rules.add_perm("core.view_event", sees_event)
+rules.add_perm("core.browse_events", sees_events)

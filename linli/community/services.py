@@ -1,0 +1,220 @@
+"""Every write to places and people. Each is atomic and records an event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from linli.core import events
+from linli.core.crypto import keyring
+from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core.validators import (
+    id_birth_date, id_gender, normalize_name, surname_of, validate_id_number, validate_phone,
+)
+
+from .models import Household, Resident, Tag, Unit
+from .scope import scope_of
+
+REVEALABLE_FIELDS = Resident.PROTECTED_FIELDS
+MAX_NAME = 40
+MAX_ADDRESS = 120
+MAX_NOTE = 500
+
+
+def resident_blind_indexes(*, name: str, id_number: str, phone: str) -> dict[str, str]:
+    """The blind-index columns for these (already normalised) values, under the active key."""
+    ring = keyring()
+    return {
+        "name_index": ring.blind_index(name, "name"),
+        "surname_index": ring.blind_index(surname_of(name), "surname"),
+        "id_index": ring.blind_index(id_number, "id_number"),
+        "phone_index": ring.blind_index(phone, "phone") if phone else "",
+    }
+
+
+@dataclass
+class ResidentFacts:
+    """Validated, normalised values for one resident."""
+
+    name: str
+    id_number: str
+    phone: str = ""
+    address: str = ""
+    note: str = ""
+    relation: str = Resident.Relation.HEAD
+    is_party_member: bool = False
+
+    @classmethod
+    def clean(cls, *, name, id_number, phone="", address="", note="", relation=Resident.Relation.HEAD,
+              is_party_member=False) -> "ResidentFacts":
+        """Validate every field; raise ValidationError mapping field → messages."""
+        errors: dict[str, list] = {}
+        name = normalize_name(name)
+        if not name:
+            errors.setdefault("name", []).append(_("A name is required."))
+        elif len(name) > MAX_NAME:
+            errors.setdefault("name", []).append(_("A name has at most %(n)d characters.") % {"n": MAX_NAME})
+        try:
+            id_number = validate_id_number(id_number)
+        except ValidationError as exc:
+            errors.setdefault("id_number", []).extend(exc.messages)
+        phone = (phone or "").strip()
+        if phone:
+            try:
+                phone = validate_phone(phone)
+            except ValidationError as exc:
+                errors.setdefault("phone", []).extend(exc.messages)
+        address = normalize_name(address)
+        if len(address) > MAX_ADDRESS:
+            errors.setdefault("address", []).append(_("An address has at most %(n)d characters.") % {"n": MAX_ADDRESS})
+        note = (note or "").strip()
+        if len(note) > MAX_NOTE:
+            errors.setdefault("note", []).append(_("A note has at most %(n)d characters.") % {"n": MAX_NOTE})
+        if relation not in Resident.Relation.values:
+            errors.setdefault("relation", []).append(_("Unknown relation to the head of household."))
+        if errors:
+            raise ValidationError(errors)
+        return cls(name=name, id_number=id_number, phone=phone, address=address, note=note,
+                   relation=relation, is_party_member=bool(is_party_member))
+
+    def as_model_fields(self) -> dict:
+        birth = id_birth_date(self.id_number)
+        return {
+            "name": self.name,
+            "id_number": self.id_number,
+            "phone": self.phone or None,
+            "address": self.address or None,
+            "birth_date": birth.isoformat(),
+            "note": self.note or None,
+            "gender": id_gender(self.id_number),
+            "birth_year": birth.year,
+            "relation": self.relation,
+            "is_party_member": self.is_party_member,
+            **resident_blind_indexes(name=self.name, id_number=self.id_number, phone=self.phone),
+        }
+
+
+def _require(user, perm: str, obj=None) -> None:
+    if user is not None and not user.has_perm(perm, obj):
+        raise PermissionDenied(_("You may not do this here."))
+
+
+def resident_find_by_id_number(community, id_number: str) -> Resident | None:
+    indexes = keyring().blind_indexes(id_number, "id_number")
+    return Resident.objects.filter(community=community, id_index__in=indexes).first()
+
+
+@transaction.atomic
+def household_get_or_create(*, actor, unit: Unit, room: str) -> tuple[Household, bool]:
+    room = room.strip()
+    household = Household.objects.filter(unit=unit, room=room).first()
+    if household:
+        return household, False
+    building = unit.building
+    household = Household.objects.create(
+        community_id=unit.community_id, grid_id=building.grid_id, building=building, unit=unit, room=room
+    )
+    events.record(actor=actor, verb="household.created", target=household,
+                  community=household.community, grid=household.grid)
+    return household, True
+
+
+@transaction.atomic
+def resident_create(*, actor, household: Household, facts: ResidentFacts, tags=(), via: str = "form") -> Resident:
+    """Register a resident in a household. ``actor`` None means a system job (seed, import)."""
+    if actor is not None and not actor.has_perm("community.change_resident", household):
+        raise PermissionDenied(_("You may not register residents here."))
+    if resident_find_by_id_number(household.community, facts.id_number):
+        raise InvalidInput(_("A resident with this ID card number is already registered."),
+                           code="duplicate", field="id_number")
+    resident = Resident.objects.create(
+        community_id=household.community_id, household=household,
+        grid_id=household.grid_id, building_id=household.building_id,
+        **facts.as_model_fields(),
+    )
+    if tags:
+        resident.tags.set(tags)
+    events.record(actor=actor, verb="resident.created", target=resident,
+                  community=household.community, grid=household.grid, data={"via": via})
+    return resident
+
+
+def _changes(resident: Resident, fields: dict) -> list[str]:
+    changed = []
+    for key, value in fields.items():
+        current = getattr(resident, key)
+        if key in Resident.PROTECTED_FIELDS:
+            current = current.reveal() if current is not None else None
+        elif key.endswith("_index"):
+            continue  # recomputed from the values; differs after a key rotation
+        if current != value:
+            changed.append(key)
+    return changed
+
+
+@transaction.atomic
+def resident_update(*, actor, resident: Resident, facts: ResidentFacts, household: Household | None = None,
+                    tags=None, via: str = "form") -> list[str]:
+    """Change a resident; returns the names of the fields that changed (none: nothing written)."""
+    _require(actor, "community.change_resident", resident)
+    if facts.id_number != resident.id_number.reveal():
+        other = resident_find_by_id_number(resident.community, facts.id_number)
+        if other and other.pk != resident.pk:
+            raise InvalidInput(_("A resident with this ID card number is already registered."),
+                               code="duplicate", field="id_number")
+    fields = facts.as_model_fields()
+    changed = _changes(resident, fields)
+    if household is not None and household.pk != resident.household_id:
+        changed.append("household")
+        fields.update(household=household, grid_id=household.grid_id, building_id=household.building_id)
+    tags_changed = False
+    if tags is not None:
+        new = {t.pk for t in tags}
+        tags_changed = new != set(resident.tags.values_list("pk", flat=True))
+    if not changed and not tags_changed:
+        return []
+    for key, value in fields.items():
+        setattr(resident, key, value)
+    resident.save()
+    if tags_changed:
+        resident.tags.set(tags)
+        changed.append("tags")
+    events.record(actor=actor, verb="resident.updated", target=resident, community=resident.community,
+                  grid=resident.grid, data={"fields": sorted(changed), "via": via})
+    return changed
+
+
+@transaction.atomic
+def resident_reveal(*, actor, resident: Resident, field: str, reason: str) -> str:
+    """The plain value of one protected field, for an account allowed to see it, with the reason audited."""
+    if field not in REVEALABLE_FIELDS:
+        raise InvalidInput(_("This field cannot be revealed."), field="field")
+    reason = " ".join((reason or "").split())
+    if len(reason) < 2:
+        raise InvalidInput(_("Say why you need to see this value."), code="reason_required", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput(_("A reason has at most 200 characters."), field="reason")
+    if not actor.has_perm("community.reveal_resident", resident):
+        raise PermissionDenied(_("You may not reveal this resident's data."))
+    value = getattr(resident, field)
+    events.record(actor=actor, verb="resident.revealed", target=resident, community=resident.community,
+                  grid=resident.grid, data={"field": field, "reason": reason})
+    return value.reveal() if value is not None else ""
+
+
+@transaction.atomic
+def tag_get_or_create(*, actor, community, name: str) -> Tag:
+    from django.utils.text import slugify
+    import hashlib
+
+    name = normalize_name(name)[:32]
+    tag = Tag.objects.filter(community=community, name=name).first()
+    if tag:
+        return tag
+    code = slugify(name, allow_unicode=False) or "t" + hashlib.sha1(name.encode()).hexdigest()[:10]
+    tag = Tag.objects.create(community=community, code=code[:32], name=name)
+    events.record(actor=actor, verb="tag.created", target=tag, community=community)
+    return tag

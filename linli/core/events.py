@@ -1,0 +1,33 @@
+"""Writing to the event log. Services call :func:`record` inside their transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .models import Event
+
+# Data keys that must never reach the log, whatever a caller passes.
+_FORBIDDEN_KEYS = {"name", "phone", "id_number", "address", "birth_date", "note", "value", "password"}
+
+
+def record(*, actor, verb: str, target=None, community=None, grid=None, street=None, data=None) -> Event:
+    """Write one event in the caller's transaction (services are atomic)."""
+    data = dict(data or {})
+    leaked = _FORBIDDEN_KEYS.intersection(data)
+    if leaked:
+        raise ValueError(f"personal data keys in an event: {sorted(leaked)}")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("events are written inside the service's transaction")
+    if community is not None and street is None:
+        street = community.street
+    return Event.objects.create(
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        actor_label=getattr(actor, "username", "") or "system",
+        verb=verb,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        community=community,
+        street=street,
+        grid=grid,
+        data=data,
+    )
