@@ -160,6 +160,12 @@ def resident_update(*, actor, resident: Resident, facts: ResidentFacts, househol
                     tags=None, via: str = "form") -> list[str]:
     """Change a resident; returns the names of the fields that changed (none: nothing written)."""
     _require(actor, "community.change_resident", resident)
+    if household is not None and household.pk != resident.household_id:
+        # Moving in: the account must also be in charge of the new household,
+        # and only within the community (the ID number is unique per community).
+        _require(actor, "community.change_resident", household)
+        if household.community_id != resident.community_id:
+            raise InvalidInput(_("A resident can only move within their community."), field="household")
     if facts.id_number != resident.id_number.reveal():
         other = resident_find_by_id_number(resident.community, facts.id_number)
         if other and other.pk != resident.pk:

@@ -1,1 +1,22 @@
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only
+    path("me/", views.my_home, name="my_home"),
+    path("console/", views.console_home, name="console"),
+    path("console/residents/", views.resident_search, name="resident_search"),
+    path("console/residents/<int:pk>/", views.resident_detail, name="resident_detail"),
+    path("console/households/<int:pk>/", views.household_detail, name="household_detail"),
+    path("console/events/", views.event_list, name="event_list"),
+    path("console/street/", views.street_overview, name="street_overview"),
+    path("console/import/", include("linli.community.urls_import")),
+]

@@ -80,7 +80,8 @@ class Keyring:
                 raise KeyringError(f"key {key_id!r} is not valid base64") from exc
             if len(secret) != 32:
                 raise KeyringError(f"key {key_id!r} must be 32 bytes, not {len(secret)}")
-            if key_id in keys:
+            # Case-insensitively: SQLite's LIKE (rotation's count) ignores ASCII case.
+            if key_id.lower() in {k.lower() for k in keys}:
                 raise KeyringError(f"key id {key_id!r} appears twice")
             keys[key_id] = DataKey(key_id, _derive(secret, b"enc"), _derive(secret, b"blind-index"))
             order.append(key_id)

@@ -13,7 +13,7 @@ _FORBIDDEN_KEYS = {"name", "phone", "id_number", "address", "birth_date", "note"
 def record(*, actor, verb: str, target=None, community=None, grid=None, street=None, data=None) -> Event:
     """Write one event in the caller's transaction (services are atomic)."""
     data = dict(data or {})
-    leaked = _FORBIDDEN_KEYS.intersection(data)
+    leaked = _FORBIDDEN_KEYS.intersection(_keys(data))
     if leaked:
         raise ValueError(f"personal data keys in an event: {sorted(leaked)}")
     if not transaction.get_connection().in_atomic_block:
@@ -31,3 +31,12 @@ def record(*, actor, verb: str, target=None, community=None, grid=None, street=N
         grid=grid,
         data=data,
     )
+
+
+def _keys(data) -> set:
+    """Every key of a JSON-like value, however deeply nested."""
+    if isinstance(data, dict):
+        return set(data).union(*(_keys(v) for v in data.values()))
+    if isinstance(data, (list, tuple)):
+        return set().union(*(_keys(v) for v in data))
+    return set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from .crypto import keyring
+from .crypto import DecryptionError, keyring
 from .masking import MASKS
 
 
@@ -73,6 +73,8 @@ class _ProtectedAttribute(DeferredAttribute):
     def __set__(self, instance, value):
         if isinstance(value, str):
             value = self.field.wrap(value) if value else None
+        elif isinstance(value, Protected) and value.context != self.field.context:
+            value = self.field.wrap(value.reveal())  # from another column: re-seal here
         instance.__dict__[self.field.attname] = value
 
 
@@ -111,13 +113,26 @@ class ProtectedField(models.TextField):
             return value
         if value == "":
             return None
-        return self.wrap(str(value))
+        value = str(value)
+        if value.startswith("v1."):
+            # A sealed value, as dumpdata writes it (loaddata): keep it sealed
+            # rather than sealing the ciphertext again, if it opens here.
+            try:
+                keyring().open(value, self.context)
+            except DecryptionError:
+                pass
+            else:
+                return Protected(token=value, kind=self.kind, context=self.context)
+        return self.wrap(value)
 
     def get_prep_value(self, value):
         if value is None or value == "":
             return None
         if not isinstance(value, Protected):
             value = self.wrap(str(value))
+        elif value.context != self.context:
+            # Sealed for another column (its context would not open here).
+            value = self.wrap(value.reveal())
         return value.sealed()
 
     def value_to_string(self, obj):

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 
 from .crypto import keyring
-from .fields import ProtectedField
+from .fields import Protected, ProtectedField
 
 # model label -> function(instance with plain values) -> {index column: value}
 BLIND_INDEXERS: dict[str, Callable] = {}
@@ -73,7 +73,9 @@ def rotate(*, batch_size: int = 500, progress: Callable[[str, int], None] | None
                         plain[n] = value.reveal() if value is not None else None
                         if value is not None:
                             f = model._meta.get_field(n)
-                            updates[n] = ring.seal(plain[n], f.context)
+                            # A Protected, not a str: update() would seal a str again.
+                            updates[n] = Protected(token=ring.seal(plain[n], f.context),
+                                                   kind=f.kind, context=f.context)
                     if indexer:
                         updates.update(indexer(plain))
                     # Match the old ciphertexts: a concurrent edit wins, we retry later.

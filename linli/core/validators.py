@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
-_PHONE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII digits only: other Unicode digits would give the same number another blind index.
+_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$", re.ASCII)
+_PHONE_SHAPE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
 
 
 def id_check_digit(first17: str) -> str:
@@ -20,7 +22,8 @@ def id_check_digit(first17: str) -> str:
 
 
 def normalize_id_number(value: str) -> str:
-    return (value or "").strip().replace(" ", "").upper()
+    # NFKC: full-width digits and Ｘ (as Chinese input methods type them) become ASCII.
+    return unicodedata.normalize("NFKC", value or "").strip().replace(" ", "").upper()
 
 
 def validate_id_number(value: str, *, today: dt.date | None = None) -> str:
@@ -54,7 +57,7 @@ def id_gender(number: str) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", (value or "").strip())
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or "").strip())
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
@@ -80,7 +83,9 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def normalize_name(value: str) -> str:
-    return re.sub(r"\s+", " ", (value or "").strip())
+    name = re.sub(r"\s+", " ", (value or "").strip())
+    # "张 三": two-character names are often padded to line up with longer ones.
+    return re.sub(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])", "", name)
 
 
 def surname_of(name: str) -> str:

@@ -1,0 +1,240 @@
+"""Pages of the console and the resident's home.
+
+Each view parses the request, checks the permission, calls one selector or
+service and renders. Scoping lives in ``selectors``, rules in ``rules``.
+Personal values reach templates as ``Protected`` objects, whose ``str()`` is
+the masked form; only the reveal response carries one plain value.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.apps import apps
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+from linli.core import views as core_views
+from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+
+from . import selectors, services
+from .forms import EventFilterForm, RevealForm, ResidentSearchForm, protected_field_choices
+from .models import Resident, StaffRole
+from .scope import scope_of
+
+PAGE_SIZE = 50
+
+# How the event log names the actions of this app; other verbs show as written.
+VERB_LABELS = {
+    "resident.revealed": _("revealed a protected value"),
+    "resident.created": _("registered a resident"),
+    "resident.updated": _("changed a resident"),
+    "household.created": _("created a household"),
+    "tag.created": _("created a tag"),
+}
+
+
+def no_store(view):
+    """Pages with personal data: no browser or proxy may keep a copy (Cache-Control: no-store)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)  # max-age=0, no-cache, no-store, must-revalidate, private
+        return response
+
+    return wrapped
+
+
+def staff_page(perm: str):
+    """Signed in, holding ``perm`` (403 page otherwise), and never cached."""
+
+    def decorate(view):
+        return login_required(permission_required(perm, raise_exception=True)(no_store(view)))
+
+    return decorate
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    if request.user.has_perm("community.use_console"):
+        return redirect("console")
+    return redirect("my_home")
+
+
+@staff_page("community.use_console")
+def console_home(request):
+    user = request.user
+    roles = (
+        StaffRole.objects.filter(user=user, active=True)
+        .select_related("community", "street", "organisation")
+        .prefetch_related("grids", "buildings")
+    )
+    communities = list(selectors.communities_for(user))
+    context = {
+        "roles": roles,
+        "counts": selectors.registry_counts(user) if user.has_perm("community.search_registry") else None,
+        "recent_events": _event_rows(user, selectors.events_for(user)[:10])
+        if user.has_perm("core.browse_events") else None,
+        "import_communities": [c for c in communities if user.has_perm("community.import_residents", c)],
+        "import_url": reverse("import_upload"),
+    }
+    return render(request, "community/console_home.html", context)
+
+
+@staff_page("community.search_registry")
+@require_http_methods(["GET", "POST"])
+def resident_search(request):
+    page = None
+    url_params = ""
+    if request.method == "POST":
+        form = ResidentSearchForm(request.user, request.POST)
+        if form.is_valid():
+            # Post/redirect/get: the query travels sealed, so back and reload work.
+            params = form.url_params()
+            return redirect(reverse("resident_search") + (f"?{params}" if params else ""))
+    else:
+        form = ResidentSearchForm.from_url(request.user, request.GET)
+        if form.is_valid():
+            url_params = form.url_params() if form.has_criteria else ""
+            residents = (
+                selectors.resident_search(request.user, **form.criteria())
+                .select_related("household__building").prefetch_related("tags")
+            )
+            page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "community/resident_search.html", {
+        "form": form, "page": page, "url_params": url_params,
+    })
+
+
+@staff_page("community.search_registry")
+def household_detail(request, pk):
+    try:
+        household = selectors.household_get(request.user, pk)
+    except NotFound:
+        return core_views.not_found(request)
+    members = list(
+        selectors.residents_for(request.user).filter(household=household)
+        .prefetch_related("tags").order_by("pk")
+    )
+    return render(request, "community/household_detail.html", {
+        "household": household,
+        "members": members,
+        "tags": sorted({tag for member in members for tag in member.tags.all()}, key=lambda t: t.code),
+    })
+
+
+@staff_page("community.search_registry")
+@require_http_methods(["GET", "POST"])
+def resident_detail(request, pk):
+    try:
+        resident = selectors.resident_get(request.user, pk)
+    except NotFound:
+        return core_views.not_found(request)
+    may_reveal = request.user.has_perm("community.reveal_resident", resident)
+    posted, revealed = None, None
+    if request.method == "POST":
+        if not may_reveal:
+            return core_views.forbidden(request)
+        posted = RevealForm(request.POST, field_name=request.POST.get("field", ""))
+        if posted.is_valid():
+            try:
+                value = services.resident_reveal(
+                    actor=request.user, resident=resident,
+                    field=posted.cleaned_data["field"], reason=posted.cleaned_data["reason"],
+                )
+            except PermissionDenied:
+                return core_views.forbidden(request)
+            except InvalidInput as exc:
+                posted.add_error(exc.field if exc.field in posted.fields else None, str(exc.message))
+            else:
+                # Shown once, in this response only: not in the URL, the session or a message.
+                revealed = {"field": posted.cleaned_data["field"], "value": value}
+    rows = []
+    for name, label in protected_field_choices():
+        is_posted = posted is not None and posted.data.get("field") == name
+        rows.append({
+            "name": name,
+            "label": label,
+            "value": getattr(resident, name),
+            "plain": revealed["value"] if revealed and revealed["field"] == name else None,
+            "form": posted if is_posted and revealed is None else RevealForm(field_name=name),
+            "open": is_posted and revealed is None,
+        })
+    stray_errors = None
+    if posted is not None and revealed is None and posted.data.get("field") not in Resident.PROTECTED_FIELDS:
+        stray_errors = [message for messages in posted.errors.values() for message in messages]
+    return render(request, "community/resident_detail.html", {
+        "resident": resident,
+        "rows": rows,
+        "may_reveal": may_reveal,
+        "revealed": revealed,
+        "stray_errors": stray_errors,
+    })
+
+
+def _event_rows(user, events):
+    links = user.has_perm("community.search_registry")
+    field_labels = dict(protected_field_choices())
+    rows = []
+    for event in events:
+        try:
+            kind = apps.get_model(event.target_type)._meta.verbose_name if event.target_type else ""
+        except (LookupError, ValueError):
+            kind = event.target_type
+        field = (event.data or {}).get("field")
+        rows.append({
+            "event": event,
+            "verb_label": VERB_LABELS.get(event.verb, ""),
+            "kind": kind,
+            "field_label": field_labels.get(field, field) if field else "",
+            "reason": (event.data or {}).get("reason", ""),
+            "resident_link": links and event.target_type == "community.resident",
+            "household_link": links and event.target_type == "community.household",
+        })
+    return rows
+
+
+@staff_page("core.browse_events")
+def event_list(request):
+    form = EventFilterForm(request.GET)
+    page, rows = None, []
+    if form.is_valid():
+        page = Paginator(selectors.events_for(request.user, **form.criteria()), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        rows = _event_rows(request.user, page.object_list)
+    return render(request, "community/event_list.html", {
+        "form": form, "page": page, "rows": rows,
+        "url_params": form.url_params() if form.is_valid() else "",
+    })
+
+
+@staff_page("community.view_street_overview")
+def street_overview(request):
+    return render(request, "community/street_overview.html", {
+        "rows": selectors.street_overview(request.user),
+        "age_bands": [label for _lo, _hi, label in selectors.AGE_BANDS],
+    })
+
+
+@login_required
+@no_store
+def my_home(request):
+    scope = scope_of(request.user)
+    context = {"resident": None}
+    if scope.resident_id is not None:
+        resident = selectors.resident_get(request.user, scope.resident_id)
+        context.update(
+            resident=resident,
+            household=resident.household,
+            members=selectors.residents_for(request.user)
+            .filter(household_id=resident.household_id).prefetch_related("tags").order_by("pk"),
+        )
+    return render(request, "community/me.html", context)
