@@ -457,3 +457,21 @@ def test_the_scope_is_rebuilt_for_another_account_on_the_same_object(world):
     forget_scope(user)
     StaffRole.objects.filter(user=user).delete()
     assert residents_for(user).count() == 0
+
+
+def test_superuser_without_a_role_cannot_reveal_or_change_residents(world):
+    from django.contrib.auth import get_user_model
+    from linli.community.services import ResidentFacts, resident_reveal, resident_update
+    from linli.core.errors import PermissionDenied as Denied
+    from linli.core.models import Event
+
+    root = get_user_model().objects.create_superuser("root", password="x")
+    resident = world.residents[0]
+    before = Event.objects.count()
+    with pytest.raises(Denied):
+        resident_reveal(actor=root, resident=resident, field="phone", reason="curious")
+    facts = ResidentFacts.clean(name="改名字", id_number=resident.id_number.reveal())
+    with pytest.raises(Denied):
+        resident_update(actor=root, resident=resident, facts=facts)
+    assert Event.objects.count() == before
+    assert Resident.objects.get(pk=resident.pk).name.reveal() == resident.name.reveal()

@@ -35,6 +35,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 
+import rules
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -769,7 +770,7 @@ def import_residents(*, actor, community: Community, content: bytes, dry_run: bo
     ``actor`` None means the command line (a system job). Nothing is written
     when the result has errors. An import that changes nothing writes no event.
     """
-    if actor is not None and not actor.has_perm("community.import_residents", community):
+    if actor is not None and not rules.has_perm("community.import_residents", actor, community):
         raise PermissionDenied(_("You may not import residents into this community."))
     try:
         table = read_table(content)
