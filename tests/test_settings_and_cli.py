@@ -228,3 +228,13 @@ def test_rotate_data_key_refuses_bad_arguments(data_dir):
     assert result.returncode == 1 and "--batch-size" in result.stderr
     result = _run(["rotate-data-key", "--batch-size", "many"], _env(data_dir))
     assert result.returncode != 0 and "invalid int value" in result.stderr
+
+
+def test_migrate_creates_a_missing_data_directory(tmp_path):
+    # A fresh clone has no var/: `make demo` must not fail on it.
+    data = tmp_path / "not" / "there" / "yet"
+    env = _env(tmp_path)
+    env["LINLI_DATA_DIR"] = str(data)
+    result = _run(["migrate", "--no-input", "-v", "0"], env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (data / "linli.sqlite3").is_file()

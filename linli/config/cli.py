@@ -15,8 +15,13 @@ def main(argv=None):
     if len(argv) > 1 and not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
     argv[0] = "linli"
+    import django
+    from django.conf import settings
     from django.core.management import execute_from_command_line
 
+    django.setup()
+    # A fresh checkout has no var/: make the data directory (SQLite, static files).
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     execute_from_command_line(argv)
 
 
