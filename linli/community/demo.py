@@ -491,7 +491,7 @@ def plan_demo(*, seed: int = DEFAULT_SEED, households: int = DEFAULT_HOUSEHOLDS,
         ]
     planned: list[HouseholdPlan] = []
     if progress:
-        progress.start(_("people"), len(slots))
+        progress.start(_("planning"), len(slots))
     for n, (bi, unit, room) in enumerate(slots, 1):
         building = buildings[bi]
         kind = _weighted(rng, kinds, weights_by_style[building.style])
@@ -840,7 +840,7 @@ def describe_sign_ins(community: Community) -> list[SignIn]:
             blds = ", ".join(f"{b.grid.name} {b.name}" for b in role.buildings.select_related("grid").order_by("pk"))
             sees = _("own buildings only: %(buildings)s") % {"buildings": blds}
         elif role.role == Role.UNIT_STAFF:
-            sees = _("no personal data; cases dispatched to %(org)s") % {"org": role.organisation}
+            sees = _("no personal data; staff of %(org)s") % {"org": role.organisation}
         elif role.role == Role.STREET_SUPERVISOR:
             sees = _("counts per community of %(street)s; no personal data") % {"street": role.street}
         else:
