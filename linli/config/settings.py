@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "linli.core",
     "linli.community",
+    "linli.cases",
+    "linli.notify",
 ]
 
 MIDDLEWARE = [

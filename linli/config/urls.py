@@ -7,6 +7,10 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("open311/v2/", include("linli.cases.urls_open311")),
+    path("api/v1/", include("linli.cases.urls_api")),
+    path("cases/", include("linli.cases.urls")),
+    path("inbox/", include("linli.notify.urls")),
     path("", include("linli.community.urls")),
 ]
 

@@ -1,0 +1,296 @@
+"""Resident requests as cases (诉求/工单): what was asked, where, by whom, and the life of its handling.
+
+The status changes only through ``linli.cases.workflow.transition``; the
+fields below record the facts each transition leaves behind (times, unit,
+ratings), so the three rates can be computed from the table alone.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
+
+from linli.core.fields import ProtectedField
+
+
+class Category(models.Model):
+    """One node of a community's category tree, with its default handling unit."""
+
+    community = models.ForeignKey("community.Community", on_delete=models.PROTECT, related_name="case_categories")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    code = models.SlugField(_("code"), max_length=40)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    # The cold-start classifier: one keyword (or phrase) per line, edited by admins.
+    keywords = models.TextField(_("keywords"), blank=True, help_text=_("One keyword or phrase per line."))
+    default_unit = models.ForeignKey(
+        "community.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("default handling unit"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["community_id", "position", "code"]
+        constraints = [models.UniqueConstraint(fields=["community", "code"], name="case_category_code_unique")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def service_code(self) -> str:
+        """Open311's service_code: always a string."""
+        return self.code
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("normal")
+    URGENT = "urgent", _("urgent")
+
+
+class TimeUnit(models.TextChoices):
+    HOURS = "hours", _("hours")
+    WORKING_DAYS = "working_days", _("working days")
+
+
+class TimeLimit(models.Model):
+    """How soon a case of this category and urgency must be answered and resolved."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="time_limits")
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices)
+    response_amount = models.PositiveIntegerField(_("respond within"))
+    response_unit = models.CharField(_("unit"), max_length=12, choices=TimeUnit.choices, default=TimeUnit.HOURS)
+    resolve_amount = models.PositiveIntegerField(_("resolve within"))
+    resolve_unit = models.CharField(_("unit"), max_length=12, choices=TimeUnit.choices,
+                                    default=TimeUnit.WORKING_DAYS)
+
+    class Meta:
+        verbose_name = _("time limit")
+        verbose_name_plural = _("time limits")
+        constraints = [models.UniqueConstraint(fields=["category", "urgency"], name="time_limit_unique")]
+
+    def __str__(self):
+        return f"{self.category} · {self.get_urgency_display()}"
+
+
+class RoutingRule(models.Model):
+    """Category × grid → handling unit; refines the category's default unit."""
+
+    community = models.ForeignKey("community.Community", on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="routing_rules")
+    grid = models.ForeignKey("community.Grid", on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("community.Organisation", on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("handling unit"))
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        constraints = [models.UniqueConstraint(fields=["category", "grid"], name="routing_rule_unique")]
+
+
+class Holiday(models.Model):
+    """A day off on a weekday, or a make-up working day (调休) on a weekend."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(
+        _("working day"), default=False, help_text=_("Tick for a weekend day that is worked (调休)."))
+    name = models.CharField(_("name"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("submitted")
+        ACCEPTED = "accepted", _("accepted")
+        REJECTED = "rejected", _("rejected")
+        DISPATCHED = "dispatched", _("dispatched")
+        IN_PROGRESS = "in_progress", _("in progress")
+        RESOLVED = "resolved", _("resolved, awaiting rating")
+        CLOSED = "closed", _("closed")
+        MERGED = "merged", _("merged into another case")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED)
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("resident, on the web")
+        PHONE = "phone", _("phone call")
+        WALK_IN = "walk_in", _("walk-in")
+        PATROL = "patrol", _("grid patrol")
+        API = "api", _("API")
+        OPEN311 = "open311", _("Open311")
+        SENSOR = "sensor", _("sensor")
+
+    class Place(models.TextChoices):
+        HOME = "home", _("my home")
+        GRID = "grid", _("a courtyard")
+        POINT = "point", _("a point on the map")
+
+    class Rating(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied")
+        BASIC = "basic", _("basically satisfied")
+        UNSATISFIED = "unsatisfied", _("unsatisfied")
+
+    community = models.ForeignKey("community.Community", on_delete=models.PROTECT, related_name="cases")
+    number = models.CharField(_("case number"), max_length=32, unique=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED,
+                              db_index=True)
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+
+    description = models.TextField(_("description"), max_length=4000)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="cases", verbose_name=_("category"))
+    suggested_category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
+    suggestion_confidence = models.FloatField(null=True, blank=True)
+    suggestion_source = models.CharField(max_length=40, blank=True)
+    needs_triage = models.BooleanField(_("needs triage"), default=False, db_index=True)
+
+    # Who asked. A resident's own account, or staff entering on their behalf;
+    # anonymous reports keep only a contact, sealed like all personal data.
+    reporter = models.ForeignKey("community.Resident", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="cases", verbose_name=_("reporter"))
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    contact_name = ProtectedField(_("contact name"), kind="name")
+    contact_phone = ProtectedField(_("contact phone"), kind="phone")
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+
+    place = models.CharField(_("place"), max_length=6, choices=Place.choices, default=Place.GRID)
+    grid = models.ForeignKey("community.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    building = models.ForeignKey("community.Building", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    household = models.ForeignKey("community.Household", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    address = models.CharField(_("where"), max_length=200, blank=True)
+
+    unit = models.ForeignKey("community.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="cases", verbose_name=_("handling unit"))
+    first_unit = models.ForeignKey("community.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("first receiving unit"))
+    master = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates")
+
+    created_at = models.DateTimeField(_("submitted at"), db_index=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    response_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolve_due = models.DateTimeField(null=True, blank=True, db_index=True)
+    response_reminded = models.BooleanField(default=False)
+    resolve_reminded = models.BooleanField(default=False)
+    response_overdue = models.BooleanField(_("response overdue"), default=False)
+    resolve_overdue = models.BooleanField(_("resolution overdue"), default=False)
+    escalation = models.PositiveSmallIntegerField(
+        _("escalation"), default=0, help_text=_("0: none, 1: community, 2: street"))
+    reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
+    return_count = models.PositiveSmallIntegerField(_("returned by units"), default=0)
+
+    reject_reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+    resolution = models.TextField(_("result"), blank=True, max_length=4000)
+    rating = models.CharField(_("rating"), max_length=12, choices=Rating.choices, blank=True)
+    rating_comment = models.CharField(_("comment"), max_length=500, blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = pgettext_lazy("resident request", "case")
+        verbose_name_plural = pgettext_lazy("resident request", "cases")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["community", "status", "created_at"], name="case_comm_status_time"),
+            models.Index(fields=["unit", "status"], name="case_unit_status"),
+            models.Index(fields=["grid", "created_at"], name="case_grid_time"),
+            models.Index(fields=["community", "category", "created_at"], name="case_comm_cat_time"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CasePhoto(models.Model):
+    class Stage(models.TextChoices):
+        INTAKE = "intake", _("with the request")
+        RESOLUTION = "resolution", _("with the result")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    image = models.FileField(upload_to="cases/%Y/%m/")
+    content_type = models.CharField(max_length=40)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class CaseNote(models.Model):
+    """A staff note on a case; internal notes are never shown to the resident."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(max_length=2000)
+    internal = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class IdempotencyKey(models.Model):
+    """A client's Idempotency-Key: a retried submission returns the case it first created."""
+
+    scope = models.CharField(max_length=80)  # "apikey:<id>" or "user:<id>"
+    key = models.CharField(max_length=200)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    request_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique")]
+
+
+class ApiKey(models.Model):
+    """A key for Open311 and the JSON API; only its hash is stored."""
+
+    community = models.ForeignKey("community.Community", on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    rate_per_minute = models.PositiveIntegerField(_("requests per minute"), default=600)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,345 @@
+"""Every write to cases. Intake here; every later move goes through workflow.transition."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.community.models import Community, Grid, Household, Organisation, Resident
+from linli.core import events
+from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core.validators import validate_phone
+
+from . import classify, deadlines
+from .models import Case, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
+from .workflow import transition
+
+MAX_DESCRIPTION = 4000
+MIN_DESCRIPTION = 5
+
+
+@dataclass
+class Intake:
+    """What a resident, a worker or another system says when raising a case."""
+
+    community: Community
+    channel: str
+    description: str
+    category: Category | None = None
+    urgency: str = Urgency.NORMAL
+    reporter: Resident | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+    anonymous: bool = False
+    place: str = Case.Place.GRID
+    grid: Grid | None = None
+    household: Household | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    address: str = ""
+    photos: list = field(default_factory=list)  # validated images (linli.cases.photos.CleanImage)
+
+
+def _next_number(community: Community, now) -> str:
+    prefix = f"{community.code}-{now:%Y%m%d}-"
+    last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
+            .values_list("number", flat=True).first())
+    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{seq:04d}"
+
+
+def _request_hash(intake: Intake) -> str:
+    body = {"d": intake.description, "c": intake.category.pk if intake.category else None,
+            "lat": intake.latitude, "lon": intake.longitude, "ch": intake.channel}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _validate(intake: Intake) -> None:
+    text = (intake.description or "").strip()
+    if len(text) < MIN_DESCRIPTION:
+        raise InvalidInput(_("Describe the problem in a few words."), code="description_short", field="description")
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidInput(_("A description has at most %(n)d characters.") % {"n": MAX_DESCRIPTION},
+                           code="description_long", field="description")
+    if intake.category is not None and (intake.category.community_id != intake.community.pk
+                                        or not intake.category.active):
+        raise InvalidInput(_("Unknown category."), code="category", field="category")
+    if intake.grid is not None and intake.grid.community_id != intake.community.pk:
+        raise InvalidInput(_("This courtyard is not in this community."), code="place", field="grid")
+    if intake.household is not None and intake.household.community_id != intake.community.pk:
+        raise InvalidInput(_("This home is not in this community."), code="place", field="household")
+    if intake.contact_phone:
+        try:
+            intake.contact_phone = validate_phone(intake.contact_phone)
+        except Exception:
+            raise InvalidInput(_("A mobile number has 11 digits and starts with 13 to 19."),
+                               code="contact_phone", field="contact_phone")
+    if intake.reporter is None and not intake.contact_phone and intake.channel not in (
+            Case.Channel.PATROL, Case.Channel.SENSOR):
+        raise InvalidInput(_("Leave a phone number so that we can reply."), code="contact_required",
+                           field="contact_phone")
+    if (intake.latitude is None) != (intake.longitude is None):
+        raise InvalidInput(_("Give both latitude and longitude."), code="place", field="lat")
+    if intake.latitude is not None:
+        from .places import grid_at
+
+        if not (-90 <= intake.latitude <= 90 and -180 <= intake.longitude <= 180):
+            raise InvalidInput(_("This point is not on the map."), code="place", field="lat")
+        grid = grid_at(intake.community, intake.latitude, intake.longitude)
+        if grid is None:
+            raise InvalidInput(_("This point is outside the community."), code="place_outside", field="lat")
+        intake.grid = intake.grid or grid
+
+
+@transaction.atomic
+def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = None) -> tuple[Case, bool]:
+    """Receive a case. Returns (case, created). With ``idempotency=(scope, key)``, a
+    retried submission returns the case it first created and writes nothing."""
+    if idempotency:
+        existing = IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1]).select_related("case").first()
+        if existing:
+            if existing.request_hash != _request_hash(intake):
+                raise InvalidInput(_("This Idempotency-Key was used for a different request."),
+                                   code="idempotency_conflict")
+            return existing.case, False
+    _validate(intake)
+    now = timezone.now()
+    if intake.household is not None:
+        intake.grid = intake.household.grid
+    elif intake.place == Case.Place.HOME and intake.reporter is not None:
+        intake.household = intake.reporter.household
+        intake.grid = intake.household.grid
+    categories = Category.objects.filter(community=intake.community, active=True)
+    suggestion = classify.suggest(intake.description, categories)
+    case = Case(
+        community=intake.community, channel=intake.channel, urgency=intake.urgency,
+        description=intake.description.strip(), category=intake.category,
+        reporter=intake.reporter, submitted_by=actor if getattr(actor, "pk", None) else None,
+        contact_name=intake.contact_name.strip() or None, contact_phone=intake.contact_phone or None,
+        anonymous=intake.anonymous, place=intake.place, grid=intake.grid,
+        building=intake.household.building if intake.household else None, household=intake.household,
+        latitude=intake.latitude, longitude=intake.longitude, address=intake.address.strip()[:200],
+        created_at=now,
+    )
+    if suggestion is not None:
+        case.suggested_category_id = suggestion.category_id
+        case.suggestion_confidence = suggestion.confidence
+        case.suggestion_source = suggestion.source
+    if case.category is None:
+        confident = suggestion is not None and suggestion.confidence >= classify.triage_threshold()
+        case.category_id = suggestion.category_id if confident else None
+        case.needs_triage = not confident
+    for attempt in range(5):
+        case.number = _next_number(intake.community, now)
+        try:
+            with transaction.atomic():
+                case.save()
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise
+    for image in intake.photos:
+        image.attach(case, stage="intake")
+    if idempotency:
+        IdempotencyKey.objects.create(scope=idempotency[0], key=idempotency[1], case=case,
+                                      request_hash=_request_hash(intake))
+    events.record(actor=actor, verb="case.submitted", target=case, community=case.community, grid=case.grid,
+                  data={"number": case.number, "channel": case.channel, "needs_triage": case.needs_triage,
+                        "category": case.category.code if case.category else None})
+    return case, True
+
+
+def route(case: Case) -> Organisation | None:
+    """The unit a case goes to: category × grid rule, else the category's default unit."""
+    if case.category_id is None:
+        return None
+    if case.grid_id:
+        rule = RoutingRule.objects.filter(category_id=case.category_id, grid_id=case.grid_id).select_related("unit").first()
+        if rule:
+            return rule.unit
+    return case.category.default_unit
+
+
+def _set_deadlines(case: Case, start) -> None:
+    limit = TimeLimit.objects.filter(category_id=case.category_id, urgency=case.urgency).first()
+    if limit is None:
+        limit = TimeLimit.objects.filter(category_id=case.category.parent_id, urgency=case.urgency).first() \
+            if case.category and case.category.parent_id else None
+    if limit is None:
+        return
+    case.response_due = deadlines.due(start, limit.response_amount, limit.response_unit)
+    case.resolve_due = deadlines.due(start, limit.resolve_amount, limit.resolve_unit)
+    case.response_reminded = case.resolve_reminded = False
+
+
+def case_accept(*, actor, case: Case, category: Category | None = None, urgency: str | None = None) -> Case:
+    def apply(c, now):
+        if category is not None:
+            if category.community_id != c.community_id:
+                raise InvalidInput(_("Unknown category."), field="category")
+            c.category = category
+        if urgency:
+            c.urgency = urgency
+        if c.category_id is None:
+            raise InvalidInput(_("Choose a category before accepting."), code="category_required",
+                               field="category")
+        c.needs_triage = False
+        c.accepted_at = now
+        _set_deadlines(c, now)
+    return transition(case, "accept", actor=actor, apply=apply)
+
+
+def case_reject(*, actor, case: Case, reason: str) -> Case:
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise InvalidInput(_("Say why the case is rejected; the resident will read it."), field="reason")
+
+    def apply(c, now):
+        c.reject_reason = reason[:500]
+        c.closed_at = now
+    return transition(case, "reject", actor=actor, apply=apply)
+
+
+def _check_unit(case: Case, unit: Organisation) -> None:
+    if not unit.is_handling_unit or unit.street_id != case.community.street_id or (
+            unit.community_id not in (None, case.community_id)):
+        raise InvalidInput(_("This unit cannot handle cases of this community."), field="unit")
+
+
+def case_dispatch(*, actor, case: Case, unit: Organisation | None = None) -> Case:
+    def apply(c, now):
+        target = unit or route(c)
+        if target is None:
+            raise InvalidInput(_("Choose the handling unit."), code="unit_required", field="unit")
+        _check_unit(c, target)
+        c.unit = target
+        c.first_unit = c.first_unit or target  # 首接负责: the first unit owns it until transferred
+        c.dispatched_at = now
+    return transition(case, "dispatch", actor=actor, apply=apply, data={"unit": (unit or route(case) or case).pk})
+
+
+def case_transfer(*, actor, case: Case, unit: Organisation, reason: str) -> Case:
+    if not (reason or "").strip():
+        raise InvalidInput(_("Say why the case is transferred."), field="reason")
+
+    def apply(c, now):
+        _check_unit(c, unit)
+        if unit.pk == c.unit_id:
+            raise InvalidInput(_("The case is already with this unit."), field="unit")
+        c.unit = unit
+        c.first_unit = unit  # a formal transfer moves ownership
+        c.dispatched_at = now
+    return transition(case, "transfer", actor=actor, apply=apply, data={"unit": unit.pk, "reason": reason.strip()[:200]})
+
+
+def case_return(*, actor, case: Case, reason: str) -> Case:
+    if not (reason or "").strip():
+        raise InvalidInput(_("Say why the case is returned."), field="reason")
+
+    def apply(c, now):
+        c.return_count = F("return_count") + 1
+        c.unit = None
+    case = transition(case, "return", actor=actor, apply=apply, data={"reason": reason.strip()[:200]})
+    case.refresh_from_db()
+    return case
+
+
+def _contact(c, now):
+    if c.first_contact_at is None:
+        c.first_contact_at = now
+
+
+def case_contact(*, actor, case: Case) -> Case:
+    return transition(case, "contact", actor=actor, apply=_contact)
+
+
+def case_start(*, actor, case: Case) -> Case:
+    return transition(case, "start", actor=actor, apply=_contact)
+
+
+def case_resolve(*, actor, case: Case, resolution: str, photos=()) -> Case:
+    resolution = (resolution or "").strip()
+    if len(resolution) < 2:
+        raise InvalidInput(_("Write what was done; the resident will read it."), field="resolution")
+    if len(resolution) > MAX_DESCRIPTION:
+        raise InvalidInput(_("A description has at most %(n)d characters.") % {"n": MAX_DESCRIPTION},
+                           field="resolution")
+
+    def apply(c, now):
+        _contact(c, now)
+        c.resolution = resolution
+        c.resolved_at = now
+    case = transition(case, "resolve", actor=actor, apply=apply)
+    for image in photos:
+        image.attach(case, stage="resolution")
+    return case
+
+
+def _rating_apply(rating: str, comment: str):
+    if rating not in Case.Rating.values:
+        raise InvalidInput(_("Choose satisfied, basically satisfied or unsatisfied."), field="rating")
+
+    def apply(c, now):
+        c.rating = rating
+        c.rating_comment = (comment or "").strip()[:500]
+        c.rated_at = now
+        if rating == Case.Rating.UNSATISFIED:
+            # Reopened to its unit, with a fresh resolution deadline.
+            c.reopen_count = (c.reopen_count or 0) + 1
+            c.resolved_at = None
+            c.dispatched_at = now
+            limit = TimeLimit.objects.filter(category_id=c.category_id, urgency=c.urgency).first()
+            if limit:
+                c.resolve_due = deadlines.due(now, limit.resolve_amount, limit.resolve_unit)
+                c.resolve_overdue = False
+                c.resolve_reminded = False
+            return Case.Status.DISPATCHED
+        c.closed_at = now
+        return Case.Status.CLOSED
+    return apply
+
+
+def case_rate(*, actor, case: Case, rating: str, comment: str = "") -> Case:
+    return transition(case, "rate", actor=actor, apply=_rating_apply(rating, comment),
+                      data={"rating": rating})
+
+
+def case_visit_back(*, actor, case: Case, rating: str, comment: str = "") -> Case:
+    """Staff record the resident's rating from a visit-back call (回访)."""
+    return transition(case, "visit_back", actor=actor, apply=_rating_apply(rating, comment),
+                      data={"rating": rating})
+
+
+def case_merge(*, actor, case: Case, master: Case) -> Case:
+    if master.pk == case.pk or master.community_id != case.community_id:
+        raise InvalidInput(_("Choose another open case of this community."), field="master")
+    if master.status == Case.Status.MERGED or not master.is_open:
+        raise InvalidInput(_("Choose another open case of this community."), field="master")
+
+    def apply(c, now):
+        c.master = master
+        c.closed_at = now
+    return transition(case, "merge", actor=actor, apply=apply, data={"master": master.number})
+
+
+@transaction.atomic
+def case_note(*, actor, case: Case, text: str, internal: bool = True) -> CaseNote:
+    from .workflow import OFFICE, UNIT, actor_may
+
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(_("Write the note."), field="text")
+    if len(text) > 2000:
+        raise InvalidInput(_("A note has at most %(n)d characters.") % {"n": 2000}, field="text")
+    if not (actor_may(actor, case, OFFICE) or actor_may(actor, case, UNIT)):
+        raise PermissionDenied(_("You may not do this with this case."))
+    note = CaseNote.objects.create(case=case, author=actor, text=text, internal=internal)
+    events.record(actor=actor, verb="case.noted", target=case, community=case.community, grid=case.grid,
+                  data={"number": case.number, "internal": internal})
+    return note
