@@ -33,7 +33,13 @@ def add_working_days(moment: dt.datetime, days: int) -> dt.datetime:
     day = local.date()
     clock = local.timetz()
     if not is_working_day(day, calendar):
+        # Counting starts at the next working day's start, so that day is a
+        # whole working day of the limit (not lost, as it was when counting
+        # from the day off itself).
         clock = WORKDAY_START.replace(tzinfo=local.tzinfo)
+        day += dt.timedelta(days=1)
+        while not is_working_day(day, calendar):
+            day += dt.timedelta(days=1)
     counted = 0
     while counted < days:
         day += dt.timedelta(days=1)

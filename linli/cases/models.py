@@ -294,3 +294,17 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
+
+
+class ApiKeyUsage(models.Model):
+    """Requests made with one API key in one fixed minute: the rate limit's counter.
+
+    Kept in the database, one row per key and window, incremented with an atomic
+    UPDATE, so the limit holds across processes and servers."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "window_start"], name="api_key_usage_unique")]

@@ -47,7 +47,7 @@ class Intake:
 
 
 def _next_number(community: Community, now) -> str:
-    prefix = f"{community.code}-{now:%Y%m%d}-"
+    prefix = f"{community.code}-{timezone.localtime(now):%Y%m%d}-"  # the local day, not UTC's
     last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
             .values_list("number", flat=True).first())
     seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
@@ -55,9 +55,15 @@ def _next_number(community: Community, now) -> str:
 
 
 def _request_hash(intake: Intake) -> str:
+    """The request as the client sent it: computed before validation fills in
+    the grid or normalises the phone, so a retry hashes the same."""
     body = {"d": intake.description, "c": intake.category.pk if intake.category else None,
-            "lat": intake.latitude, "lon": intake.longitude, "ch": intake.channel}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            "lat": intake.latitude, "lon": intake.longitude, "ch": intake.channel,
+            "u": intake.urgency, "p": intake.place, "g": intake.grid.pk if intake.grid else None,
+            "h": intake.household.pk if intake.household else None,
+            "r": intake.reporter.pk if intake.reporter else None, "cp": intake.contact_phone,
+            "an": intake.anonymous, "a": intake.address}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _validate(intake: Intake) -> None:
@@ -67,12 +73,17 @@ def _validate(intake: Intake) -> None:
     if len(text) > MAX_DESCRIPTION:
         raise InvalidInput(_("A description has at most %(n)d characters.") % {"n": MAX_DESCRIPTION},
                            code="description_long", field="description")
+    if intake.urgency not in Urgency.values:
+        raise InvalidInput(_("Choose normal or urgent."), code="urgency", field="urgency")
     if intake.category is not None and (intake.category.community_id != intake.community.pk
                                         or not intake.category.active):
         raise InvalidInput(_("Unknown category."), code="category", field="category")
     if intake.grid is not None and intake.grid.community_id != intake.community.pk:
         raise InvalidInput(_("This courtyard is not in this community."), code="place", field="grid")
     if intake.household is not None and intake.household.community_id != intake.community.pk:
+        raise InvalidInput(_("This home is not in this community."), code="place", field="household")
+    if (intake.place == Case.Place.HOME and intake.household is None and intake.reporter is not None
+            and intake.reporter.community_id != intake.community.pk):
         raise InvalidInput(_("This home is not in this community."), code="place", field="household")
     if intake.contact_phone:
         try:
@@ -101,13 +112,35 @@ def _validate(intake: Intake) -> None:
 def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = None) -> tuple[Case, bool]:
     """Receive a case. Returns (case, created). With ``idempotency=(scope, key)``, a
     retried submission returns the case it first created and writes nothing."""
+    request_hash = _request_hash(intake)
     if idempotency:
-        existing = IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1]).select_related("case").first()
-        if existing:
-            if existing.request_hash != _request_hash(intake):
-                raise InvalidInput(_("This Idempotency-Key was used for a different request."),
-                                   code="idempotency_conflict")
-            return existing.case, False
+        existing = _idempotent_replay(idempotency, request_hash)
+        if existing is not None:
+            return existing, False
+        try:
+            # A savepoint: when a concurrent retry with the same key wins the
+            # race, this attempt's case is undone and the winner's returned.
+            with transaction.atomic():
+                return _submit(actor, intake, idempotency, request_hash), True
+        except IntegrityError:
+            existing = _idempotent_replay(idempotency, request_hash)
+            if existing is None:
+                raise
+            return existing, False
+    return _submit(actor, intake, None, request_hash), True
+
+
+def _idempotent_replay(idempotency: tuple[str, str], request_hash: str) -> Case | None:
+    existing = IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1]).select_related("case").first()
+    if existing is None:
+        return None
+    if existing.request_hash != request_hash:
+        raise InvalidInput(_("This Idempotency-Key was used for a different request."),
+                           code="idempotency_conflict")
+    return existing.case
+
+
+def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
     _validate(intake)
     now = timezone.now()
     if intake.household is not None:
@@ -148,11 +181,11 @@ def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = 
         image.attach(case, stage="intake")
     if idempotency:
         IdempotencyKey.objects.create(scope=idempotency[0], key=idempotency[1], case=case,
-                                      request_hash=_request_hash(intake))
+                                      request_hash=request_hash)
     events.record(actor=actor, verb="case.submitted", target=case, community=case.community, grid=case.grid,
                   data={"number": case.number, "channel": case.channel, "needs_triage": case.needs_triage,
                         "category": case.category.code if case.category else None})
-    return case, True
+    return case
 
 
 def route(case: Case) -> Organisation | None:
@@ -166,11 +199,17 @@ def route(case: Case) -> Organisation | None:
     return case.category.default_unit
 
 
-def _set_deadlines(case: Case, start) -> None:
+def time_limit_for(case: Case) -> TimeLimit | None:
+    """The category's limit for the case's urgency, else its parent category's."""
     limit = TimeLimit.objects.filter(category_id=case.category_id, urgency=case.urgency).first()
     if limit is None:
         limit = TimeLimit.objects.filter(category_id=case.category.parent_id, urgency=case.urgency).first() \
             if case.category and case.category.parent_id else None
+    return limit
+
+
+def _set_deadlines(case: Case, start) -> None:
+    limit = time_limit_for(case)
     if limit is None:
         return
     case.response_due = deadlines.due(start, limit.response_amount, limit.response_unit)
@@ -185,6 +224,8 @@ def case_accept(*, actor, case: Case, category: Category | None = None, urgency:
                 raise InvalidInput(_("Unknown category."), field="category")
             c.category = category
         if urgency:
+            if urgency not in Urgency.values:
+                raise InvalidInput(_("Choose normal or urgent."), code="urgency", field="urgency")
             c.urgency = urgency
         if c.category_id is None:
             raise InvalidInput(_("Choose a category before accepting."), code="category_required",
@@ -213,15 +254,18 @@ def _check_unit(case: Case, unit: Organisation) -> None:
 
 
 def case_dispatch(*, actor, case: Case, unit: Organisation | None = None) -> Case:
+    facts = {}  # filled in by apply, read by transition when it writes the event
+
     def apply(c, now):
-        target = unit or route(c)
+        target = unit or route(c)  # routed from the locked, current row
         if target is None:
             raise InvalidInput(_("Choose the handling unit."), code="unit_required", field="unit")
         _check_unit(c, target)
         c.unit = target
         c.first_unit = c.first_unit or target  # 首接负责: the first unit owns it until transferred
         c.dispatched_at = now
-    return transition(case, "dispatch", actor=actor, apply=apply, data={"unit": (unit or route(case) or case).pk})
+        facts["unit"] = target.pk
+    return transition(case, "dispatch", actor=actor, apply=apply, data=facts)
 
 
 def case_transfer(*, actor, case: Case, unit: Organisation, reason: str) -> Case:
@@ -294,7 +338,7 @@ def _rating_apply(rating: str, comment: str):
             c.reopen_count = (c.reopen_count or 0) + 1
             c.resolved_at = None
             c.dispatched_at = now
-            limit = TimeLimit.objects.filter(category_id=c.category_id, urgency=c.urgency).first()
+            limit = time_limit_for(c)
             if limit:
                 c.resolve_due = deadlines.due(now, limit.resolve_amount, limit.resolve_unit)
                 c.resolve_overdue = False

@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "linli.core.context_processors.linli",
+                "linli.notify.context_processors.unread",
             ],
         },
     },
@@ -169,6 +170,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LINLI_IMPORT_MAX_BYTES = 20 * 1024 * 1024
 LINLI_IMPORT_MAX_ROWS = 100_000
+
+# Resident requests (docs/cases.md).
+LINLI_ANONYMOUS_INTAKE = _env_bool("LINLI_ANONYMOUS_INTAKE", False)
+# Behind a reverse proxy: the request header with the client address, e.g. HTTP_X_REAL_IP.
+LINLI_CLIENT_IP_HEADER = os.environ.get("LINLI_CLIENT_IP_HEADER", "")
+LINLI_UNRATED_POLICY = os.environ.get("LINLI_UNRATED_POLICY", "exclude")
+if LINLI_UNRATED_POLICY not in {"exclude", "satisfied", "unsatisfied"}:
+    raise ImproperlyConfigured("LINLI_UNRATED_POLICY must be exclude, satisfied or unsatisfied")
+LINLI_VISIT_BACK_DAYS = int(os.environ.get("LINLI_VISIT_BACK_DAYS", "7"))
+LINLI_TRIAGE_CONFIDENCE = float(os.environ.get("LINLI_TRIAGE_CONFIDENCE", "0.5"))
+
+# E-mail for notifications (docs/notifications.md). With LINLI_EMAIL_HOST set,
+# SMTP; otherwise the console (messages in the worker's log) in a demo, and
+# nothing at all on a production host (addresses stay out of logs).
+_email_backends = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "dummy": "django.core.mail.backends.dummy.EmailBackend",
+}
+_email_backend = os.environ.get("LINLI_EMAIL_BACKEND") or (
+    "smtp" if os.environ.get("LINLI_EMAIL_HOST") else "dummy" if PRODUCTION else "console")
+EMAIL_BACKEND = _email_backends.get(_email_backend, _email_backend)
+EMAIL_HOST = os.environ.get("LINLI_EMAIL_HOST") or "localhost"
+EMAIL_PORT = int(os.environ.get("LINLI_EMAIL_PORT") or 587)
+EMAIL_HOST_USER = os.environ.get("LINLI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LINLI_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("LINLI_EMAIL_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("LINLI_EMAIL_FROM") or "linli@localhost"
 
 # Logs carry ids and verbs, never personal data: values of protected fields
 # render masked through their __str__, and request bodies are never logged.

@@ -1,6 +1,7 @@
 """`linli seed-demo`: build the demo community Y社区 at the paper's scale."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.community import demo
@@ -25,17 +26,24 @@ class Command(BaseCommand):
         parser.add_argument("--households", type=_count, default=demo.DEFAULT_HOUSEHOLDS,
                             help="number of households (default %(default)s)")
         parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+        parser.add_argument("--no-cases", action="store_true",
+                            help="skip the two years of case history (linli.cases.demo_history)")
 
-    def handle(self, *args, seed, households, quiet, **options):
+    def handle(self, *args, seed, households, quiet, no_cases=False, **options):
         if seed < 0:
             raise CommandError(_("--seed must be zero or a positive number, not %(n)s.") % {"n": seed})
         if not demo.MIN_HOUSEHOLDS <= households <= demo.MAX_HOUSEHOLDS:
             raise CommandError(_("--households must be between %(lo)s and %(hi)s, not %(n)s.") % {
                 "lo": f"{demo.MIN_HOUSEHOLDS:,}", "hi": f"{demo.MAX_HOUSEHOLDS:,}", "n": households})
         progress = demo.Progress(getattr(self.stderr, "_out", self.stderr), enabled=not quiet and options.get("verbosity", 1) > 0)
+        from linli.cases.demo_history import HistoryError, build_case_history
+
         try:
-            result = demo.build_demo(seed=seed, households=households, progress=progress)
-        except demo.DemoError as exc:
+            with transaction.atomic():  # the community and its case history, or nothing
+                result = demo.build_demo(seed=seed, households=households, progress=progress)
+                history = None if no_cases else build_case_history(
+                    community=result.community, seed=seed, progress=progress)
+        except (demo.DemoError, HistoryError) as exc:
             raise CommandError(str(exc)) from exc
         if quiet or options.get("verbosity", 1) == 0:
             return
@@ -48,5 +56,10 @@ class Command(BaseCommand):
             "households": f"{c['households']:,}", "residents": f"{c['residents']:,}",
             "children": f"{c['children']:,}", "elders": f"{c['aged_60_plus']:,}", "alone": f"{c['elders_alone']:,}",
         })
+        if history is not None:
+            self.stdout.write(_(
+                "Case history: %(cases)s cases over two years (%(open)s still open), %(events)s events, in %(s).1f s."
+            ) % {"cases": f"{history['cases']:,}", "open": f"{history['open']:,}",
+                 "events": f"{history['events']:,}", "s": history["seconds"]})
         self.stdout.write(_("Demo accounts (password %(pw)s): %(names)s") % {
             "pw": demo.DEMO_PASSWORD, "names": ", ".join(s.username for s in result.sign_ins)})

@@ -1,0 +1,826 @@
+"""The JSON API, /api/v1/: intake, a resident's own cases, staff transitions and the three rates.
+
+Handlers parse, authorise, call one service and render, like the pages.
+
+Authentication, tried in this order:
+
+* ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``: an API key of one
+  community (``linli apikey create``), counted against the key's rate limit.
+  A key acts as a system, not a person: it may raise cases and read its
+  community's cases, and make no transitions.
+* the web app's session, with Django's CSRF check on every unsafe method.
+
+Every error is one object, ``{"code", "message", "field"}``
+(:meth:`linli.core.errors.LinliError.as_dict`):
+
+* 400 the values are well-formed but refused (too short, outside the community, not a photo …);
+* 401 no credentials, or a key that is unknown, wrong or revoked;
+* 403 signed in, but not allowed (or the CSRF check failed);
+* 404 no such case, as far as this account may know;
+* 409 the case is not in a state for this action, or an Idempotency-Key reused for another request;
+* 422 the request does not match the schema (a missing field, a wrong type, an unknown choice);
+* 429 too many requests with this key this minute (``Retry-After`` says when to try again).
+
+Output never carries personal data, except a reporter's own contact, masked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal, Optional
+
+import ninja
+import pydantic
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db.models import Q
+from django.http.multipartparser import MultiPartParserError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from ninja import Field, Header, NinjaAPI, Query, Schema, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import DocsBase, _csrf_needed
+from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+
+from linli.community.models import Community, Grid, Organisation
+from linli.community.scope import scope_of
+from linli.core.errors import InvalidInput, LinliError, NotFound, PermissionDenied
+
+from . import apikeys, photos as case_photos, rates, services
+from .models import Case, Category
+from .selectors import cases_for
+from .workflow import REPORTER, IllegalTransition, actor_may, allowed_moves
+
+API_TITLE = "Linli API"
+IDEMPOTENCY_KEY_MAX = 200
+_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
+PAGE_SIZE_MAX = 100
+
+
+# --- authentication -------------------------------------------------------------------------------
+
+class _KeyCheck:
+    """An API key presented is either valid or the request fails with 401: a wrong key
+    never falls through to the session."""
+
+    def authenticate(self, request, key):
+        if not key:
+            return None
+        api_key = apikeys.authenticate(key.strip())
+        if api_key is None:
+            raise AuthenticationError()
+        apikeys.apikey_hit(api_key)  # RateLimited → 429
+        return apikeys.ApiClient(api_key)
+
+
+class BearerKey(_KeyCheck, HttpBearer):
+    pass
+
+
+class HeaderKey(_KeyCheck, APIKeyHeader):
+    param_name = "X-Api-Key"
+
+
+class SessionWithCsrf(SessionAuth):
+    """The web app's session. CSRF is checked only for a signed-in session, so a
+    request with no credentials at all is a 401, not a CSRF failure."""
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
+    def authenticate(self, request, key):
+        return request.user if request.user.is_authenticated and request.user.is_active else None
+
+
+def _client(request) -> apikeys.ApiClient | None:
+    return request.auth if isinstance(request.auth, apikeys.ApiClient) else None
+
+
+def _user(request):
+    return None if _client(request) else request.auth
+
+
+def _require_user(request):
+    user = _user(request)
+    if user is None:
+        raise PermissionDenied(_("This needs a signed-in account, not an API key."), code="account_required")
+    return user
+
+
+def _visible_cases(request):
+    client = _client(request)
+    if client is not None:
+        # A key reads what its community publishes through Open311 too: no personal data.
+        return Case.objects.filter(community_id=client.api_key.community_id)
+    return cases_for(request.auth)
+
+
+def _case(request, number: str) -> Case:
+    number = (number or "").strip()
+    case = (_visible_cases(request).select_related("community", "category", "grid", "unit", "master", "reporter")
+            .filter(number=number).first()) if 0 < len(number) <= 32 else None
+    if case is None:
+        raise NotFound(_("No such case."), code="not_found")
+    return case
+
+
+# --- docs without a CDN ---------------------------------------------------------------------------
+
+_NINJA_STATIC = Path(ninja.__file__).parent / "static" / "ninja"
+DOCS_ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-init.js": "text/javascript",
+    "favicon.png": "image/png",
+    "favicon.svg": "image/svg+xml",
+}
+
+
+def _script_json(value) -> str:
+    """JSON to put inside a <script> element, whose text is not HTML-decoded: no '<', '>' or '&' in clear."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class LocalSwagger(DocsBase):
+    """Swagger UI from the copy django-ninja ships, served by this app: many
+    installations are offline, so the docs page loads nothing from a CDN."""
+
+    def render_page(self, request, api, **kwargs):
+        from django.middleware.csrf import get_token
+
+        settings = {"url": self.get_openapi_url(api, kwargs), "layout": "BaseLayout", "deepLinking": True}
+        asset = lambda name: reverse("api_v1_docs_asset", args=[name])  # noqa: E731
+        csrf = get_token(request) if _csrf_needed(api) else ""
+        html = f"""<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>{escape(api.title)}</title>
+<link rel="stylesheet" href="{asset('swagger-ui.css')}">
+<link rel="icon" href="{asset('favicon.svg')}" type="image/svg+xml">
+</head>
+<body data-csrf-token="{escape(csrf)}" data-api-csrf="{'true' if csrf else ''}">
+<script type="application/json" id="swagger-settings">{_script_json(settings)}</script>
+<div id="swagger-ui"></div>
+<script src="{asset('swagger-ui-bundle.js')}"></script>
+<script src="{asset('swagger-ui-init.js')}"></script>
+</body>
+</html>"""
+        return HttpResponse(html)
+
+
+def docs_asset(request, name: str):
+    """One file of the bundled Swagger UI (a fixed list: nothing else is readable here)."""
+    if name not in DOCS_ASSETS:
+        raise Http404
+    response = FileResponse((_NINJA_STATIC / name).open("rb"), content_type=DOCS_ASSETS[name])
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+api = NinjaAPI(
+    title=API_TITLE,
+    version="1",
+    description=(__doc__ or "").partition("\n\n")[2],
+    urls_namespace="api_v1",
+    auth=[BearerKey(), HeaderKey(), SessionWithCsrf()],
+    docs=LocalSwagger(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+# --- errors: one format ---------------------------------------------------------------------------
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    field: Optional[str] = None
+
+
+ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 422, 429)}
+
+
+def _error(request, status: int, code: str, message, field: str | None = None) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": str(message), "field": field}, status=status)
+
+
+def _status_of(exc: LinliError) -> int:
+    if isinstance(exc, apikeys.RateLimited):
+        return 429
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, PermissionDenied):
+        return 403
+    if isinstance(exc, IllegalTransition) or exc.code == "idempotency_conflict":
+        return 409
+    return 400
+
+
+@api.exception_handler(LinliError)
+def _on_linli_error(request, exc: LinliError):
+    response = api.create_response(request, exc.as_dict(), status=_status_of(exc))
+    if isinstance(exc, apikeys.RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def _on_unauthenticated(request, exc):
+    response = _error(request, 401, "unauthenticated",
+                      _("Sign in, or send an API key as “Authorization: Bearer <key>” or “X-Api-Key”."))
+    response["WWW-Authenticate"] = 'Bearer realm="linli"'
+    return response
+
+
+@api.exception_handler(HttpError)
+def _on_http_error(request, exc: HttpError):
+    status = exc.status_code
+    if status == 403 and "CSRF" in exc.message:
+        return _error(request, 403, "csrf_failed",
+                      _("The CSRF check failed: send the X-CSRFToken header with the session's token."))
+    codes = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 429: "rate_limited"}
+    messages = {401: _("Sign in, or send an API key."), 403: _("You may not do this."),
+                404: _("Not found."), 429: _("Too many requests. Try again later.")}
+    return _error(request, status, codes.get(status, "error"), messages.get(status, _("The request failed.")))
+
+
+@api.exception_handler(RequestDataTooBig)
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+def _on_too_big(request, exc):
+    return _error(request, 400, "too_big", _("The request is too large."))
+
+
+@api.exception_handler(MultiPartParserError)
+def _on_bad_multipart(request, exc):
+    return _error(request, 400, "bad_multipart", _("The multipart body cannot be read."))
+
+
+@api.exception_handler(Http404)
+def _on_404(request, exc):
+    return _error(request, 404, "not_found", _("Not found."))
+
+
+def _field_of(loc) -> str | None:
+    # ("body", "payload", "lat"), ("query", "page"): the field is what follows the wrappers.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file", "payload",
+                                              "filters")]
+    return ".".join(parts) or None
+
+
+def _message_of(error: dict) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind in ("literal_error", "enum"):
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}
+    if kind == "string_too_long":
+        return _("At most %(n)d characters.") % {"n": ctx.get("max_length", 0)}
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return _("This number is out of range.")
+    if kind.startswith(("float", "int", "finite_number")):
+        return _("Enter a number.")
+    if kind.startswith("bool"):
+        return _("Enter true or false.")
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind.startswith("string"):
+        return _("Enter text.")
+    return _("This value is not valid.")
+
+
+def _validation_response(request, errors: list[dict]) -> HttpResponse:
+    first = errors[0] if errors else {}
+    code = "required" if first.get("type") == "missing" else (
+        "unknown_field" if first.get("type") == "extra_forbidden" else "invalid")
+    return _error(request, 422, code, _message_of(first), _field_of(first.get("loc", ())))
+
+
+@api.exception_handler(ValidationError)
+def _on_validation_error(request, exc: ValidationError):
+    return _validation_response(request, exc.errors)
+
+
+class _SchemaError(Exception):
+    """A body that does not match its schema (raised by our own body parsing)."""
+
+    def __init__(self, errors):
+        self.errors = errors
+
+
+@api.exception_handler(_SchemaError)
+def _on_schema_error(request, exc: _SchemaError):
+    return _validation_response(request, exc.errors)
+
+
+# --- schemas --------------------------------------------------------------------------------------
+
+Urgency = Literal["normal", "urgent"]
+PlaceKind = Literal["home", "grid", "point"]
+ChannelIn = Literal["web", "phone", "walk_in", "patrol", "api"]
+Action = Literal["accept", "reject", "dispatch", "transfer", "return", "contact", "start", "resolve", "rate",
+                 "visit_back", "merge"]
+RatingIn = Literal["satisfied", "basic", "unsatisfied"]
+STAFF_CHANNELS = ("phone", "walk_in", "patrol")
+
+
+class CaseIn(Schema):
+    """A new case. Send it as JSON, or as multipart/form-data with up to four files under ``photos``."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    description: str = Field(..., description="What is wrong, in the resident's words (5 to 4000 characters).")
+    category: Optional[str] = Field(None, max_length=40, description="A category code; left out: suggested.")
+    urgency: Urgency = "normal"
+    place: PlaceKind = Field("grid", description="home: the reporter's home; grid: a courtyard; point: lat/lon.")
+    grid: Optional[str] = Field(None, max_length=16, description="The courtyard's code.")
+    lat: Optional[float] = Field(None, ge=-90, le=90, allow_inf_nan=False)
+    lon: Optional[float] = Field(None, ge=-180, le=180, allow_inf_nan=False)
+    address: str = Field("", max_length=200, description="Where exactly, in words.")
+    contact_name: str = Field("", max_length=40)
+    contact_phone: str = Field("", max_length=20, description="Needed when no resident account reports.")
+    anonymous: bool = Field(False, description="Keep the reporter's identity from the handling unit.")
+    channel: Optional[ChannelIn] = Field(
+        None, description="Staff say how the request came in (phone, walk_in, patrol); residents: web; keys: api.")
+    community: Optional[str] = Field(None, max_length=20, description="A community code, where the account has several.")
+
+
+class TransitionIn(Schema):
+    """One move of a case, with the fields that move needs."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    action: Action
+    category: Optional[str] = Field(None, max_length=40, description="accept: the category code.")
+    urgency: Optional[Urgency] = Field(None, description="accept: normal or urgent.")
+    unit: Optional[int] = Field(None, description="dispatch, transfer: the handling unit's id.")
+    reason: Optional[str] = Field(None, max_length=500, description="reject, transfer, return.")
+    resolution: Optional[str] = Field(None, max_length=4000, description="resolve: what was done.")
+    rating: Optional[RatingIn] = Field(None, description="rate, visit_back.")
+    comment: Optional[str] = Field(None, max_length=500, description="rate, visit_back.")
+    master: Optional[str] = Field(None, max_length=32, description="merge: the number of the case to merge into.")
+
+
+class NamedOut(Schema):
+    code: str
+    name: str
+
+
+class UnitOut(Schema):
+    id: int
+    name: str
+
+
+class PhotoOut(Schema):
+    id: int
+    stage: str
+    url: str
+    content_type: str
+    width: int
+    height: int
+    sha256: str
+
+
+class ContactOut(Schema):
+    name: Optional[str] = None
+    phone: Optional[str] = None
+
+
+class CaseOut(Schema):
+    number: str
+    community: str
+    status: str
+    status_label: str
+    channel: str
+    urgency: str
+    description: str
+    category: Optional[NamedOut] = None
+    needs_triage: bool
+    place: str
+    grid: Optional[NamedOut] = None
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    address: str
+    unit: Optional[UnitOut] = None
+    master: Optional[str] = None
+    anonymous: bool
+    created_at: str
+    accepted_at: Optional[str] = None
+    dispatched_at: Optional[str] = None
+    first_contact_at: Optional[str] = None
+    resolved_at: Optional[str] = None
+    closed_at: Optional[str] = None
+    response_due: Optional[str] = None
+    resolve_due: Optional[str] = None
+    response_overdue: bool
+    resolve_overdue: bool
+    reopen_count: int
+    reject_reason: str
+    resolution: str
+    rating: str
+    rating_comment: str
+    photos: list[PhotoOut]
+    allowed_actions: list[str] = Field(description="The actions this account may take now.")
+    mine: bool = Field(description="True for the reporter themself.")
+    contact: Optional[ContactOut] = Field(None, description="The reporter's own contact, masked; only for them.")
+
+
+class CasePageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    pages: int
+    items: list[CaseOut]
+
+
+class RateRowOut(Schema):
+    key: Optional[int | str] = None
+    label: str
+    counts: dict[str, int]
+    rates: dict[str, Optional[float]]
+
+
+class RatesOut(Schema):
+    group: str
+    period: Optional[str] = None
+    start: Optional[str] = None
+    end: Optional[str] = None
+    total: RateRowOut
+    rows: list[RateRowOut]
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _masked(value) -> str | None:
+    return str(value) if value else None
+
+
+def case_out(case: Case, request) -> dict:
+    """A case as the API shows it to this requester."""
+    user = _user(request)
+    mine = user is not None and actor_may(user, case, REPORTER)
+    contact = None
+    if mine:
+        reporter = case.reporter
+        contact = {
+            "name": _masked(case.contact_name) or (_masked(reporter.name) if reporter else None),
+            "phone": _masked(case.contact_phone) or (_masked(reporter.phone) if reporter else None),
+        }
+    return {
+        "number": case.number,
+        "community": case.community.code,
+        "status": case.status,
+        "status_label": str(case.get_status_display()),
+        "channel": case.channel,
+        "urgency": case.urgency,
+        "description": case.description,
+        "category": {"code": case.category.code, "name": case.category.name} if case.category_id else None,
+        "needs_triage": case.needs_triage,
+        "place": case.place,
+        "grid": {"code": case.grid.code, "name": case.grid.name} if case.grid_id else None,
+        "lat": case.latitude,
+        "lon": case.longitude,
+        "address": case.address,
+        "unit": {"id": case.unit.pk, "name": case.unit.name} if case.unit_id else None,
+        "master": case.master.number if case.master_id else None,
+        "anonymous": case.anonymous,
+        "created_at": _iso(case.created_at),
+        "accepted_at": _iso(case.accepted_at),
+        "dispatched_at": _iso(case.dispatched_at),
+        "first_contact_at": _iso(case.first_contact_at),
+        "resolved_at": _iso(case.resolved_at),
+        "closed_at": _iso(case.closed_at),
+        "response_due": _iso(case.response_due),
+        "resolve_due": _iso(case.resolve_due),
+        "response_overdue": case.response_overdue,
+        "resolve_overdue": case.resolve_overdue,
+        "reopen_count": case.reopen_count,
+        "reject_reason": case.reject_reason,
+        "resolution": case.resolution,
+        "rating": case.rating,
+        "rating_comment": case.rating_comment,
+        "photos": [
+            {"id": p.pk, "stage": p.stage, "content_type": p.content_type, "width": p.width, "height": p.height,
+             "sha256": p.sha256, "url": reverse("api_v1:case_photo", args=[case.number, p.pk])}
+            for p in case.photos.all()
+        ],
+        "allowed_actions": allowed_moves(user, case) if user is not None else [],
+        "mine": mine,
+        "contact": contact,
+    }
+
+
+# --- request bodies: JSON or multipart ------------------------------------------------------------
+
+def _reject_constant(name):
+    raise ValueError(name)
+
+
+def _body(request: HttpRequest, schema: type[Schema], *, photo_field: str = "photos"):
+    """The body as ``schema`` and the uploaded photos: JSON, or a form (multipart or urlencoded)."""
+    content_type = (request.content_type or "").lower()
+    files = []
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        data = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken" and v != ""}
+        for name in request.FILES:
+            if name != photo_field:
+                raise _SchemaError([{"type": "extra_forbidden", "loc": (name,)}])
+        files = request.FILES.getlist(photo_field)
+    elif content_type in ("application/json", "") or content_type.endswith("+json"):
+        try:
+            data = json.loads(request.body or b"null", parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput(_("The body is not valid JSON."), code="bad_json")
+        if not isinstance(data, dict):
+            raise InvalidInput(_("The body must be a JSON object."), code="bad_json")
+    else:
+        raise InvalidInput(_("Send JSON or multipart/form-data."), code="unsupported_media_type")
+    try:
+        return schema.model_validate(data), files
+    except pydantic.ValidationError as exc:
+        raise _SchemaError(exc.errors(include_url=False))
+
+
+def _request_body(schema: type[Schema], *, with_photos: bool) -> dict:
+    json_schema = schema.model_json_schema()
+    json_schema.pop("title", None)
+    form_schema = json.loads(json.dumps(json_schema))
+    if with_photos:
+        form_schema["properties"]["photos"] = {
+            "type": "array", "maxItems": case_photos.MAX_PHOTOS,
+            "items": {"type": "string", "format": "binary"},
+            "description": "JPEG, PNG or WebP, at most 8 MB and 40 million pixels each; "
+                           "stored re-encoded, without EXIF or other metadata.",
+        }
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": json_schema},
+        "multipart/form-data": {"schema": form_schema},
+    }}}
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+def _community_for_user(user, payload: CaseIn) -> tuple[Community, str, object]:
+    """(community, channel, reporter) for a case raised by a signed-in account."""
+    scope = scope_of(user)
+    resident = getattr(user, "resident", None)
+    staff_communities = set(scope.worker_communities) | set(scope.office_communities)
+    if scope.grids:
+        staff_communities |= set(Grid.objects.filter(pk__in=scope.grids).values_list("community_id", flat=True))
+    channel = payload.channel
+    if channel is None:
+        if resident is not None:
+            channel = Case.Channel.WEB
+        elif staff_communities:
+            raise InvalidInput(_("Say how the request came in: phone, walk-in or patrol."), code="channel_required",
+                               field="channel")
+        else:
+            raise PermissionDenied(_("Only residents and community staff may raise cases here."))
+    if channel == Case.Channel.WEB and resident is not None:
+        candidates, reporter = {resident.community_id}, resident
+    elif channel in STAFF_CHANNELS and staff_communities:
+        candidates, reporter = staff_communities, None
+    else:
+        raise PermissionDenied(_("You may not enter cases through this channel."), code="channel")
+    return _pick_community(payload.community, candidates), channel, reporter
+
+
+def _pick_community(code: str | None, candidates: set[int]) -> Community:
+    if code:
+        community = Community.objects.filter(code=code, pk__in=candidates).select_related("street").first()
+        if community is None:
+            raise InvalidInput(_("Unknown community."), code="community", field="community")
+        return community
+    if len(candidates) != 1:
+        raise InvalidInput(_("Choose the community."), code="community_required", field="community")
+    return Community.objects.select_related("street").get(pk=next(iter(candidates)))
+
+
+def _intake(request, payload: CaseIn, photos) -> tuple[services.Intake, tuple[str, str] | None, object]:
+    client = _client(request)
+    if client is not None:
+        community = client.api_key.community
+        if payload.community and payload.community != community.code:
+            raise InvalidInput(_("Unknown community."), code="community", field="community")
+        if payload.channel not in (None, Case.Channel.API):
+            raise PermissionDenied(_("You may not enter cases through this channel."), code="channel")
+        channel, reporter, actor, scope = Case.Channel.API, None, client, f"apikey:{client.api_key.pk}"
+    else:
+        user = request.auth
+        community, channel, reporter = _community_for_user(user, payload)
+        actor, scope = user, f"user:{user.pk}"
+
+    category = None
+    if payload.category:
+        category = Category.objects.filter(community=community, code=payload.category, active=True).first()
+        if category is None:
+            raise InvalidInput(_("Unknown category."), code="category", field="category")
+    grid = None
+    if payload.grid:
+        grid = Grid.objects.filter(community=community, code=payload.grid).first()
+        if grid is None:
+            raise InvalidInput(_("Unknown courtyard."), code="place", field="grid")
+    has_point = payload.lat is not None or payload.lon is not None
+    if payload.place == Case.Place.HOME and reporter is None:
+        raise InvalidInput(_("“My home” is for a resident's own request: choose a courtyard or a point."),
+                           code="place", field="place")
+    if payload.place == Case.Place.POINT and not has_point:
+        raise InvalidInput(_("Mark the point on the map."), code="place", field="lat")
+    if payload.place == Case.Place.GRID and grid is None and not has_point:
+        raise InvalidInput(_("Choose the courtyard."), code="place", field="grid")
+
+    intake = services.Intake(
+        community=community, channel=channel, description=payload.description, category=category,
+        urgency=payload.urgency, reporter=reporter, contact_name=payload.contact_name,
+        contact_phone=payload.contact_phone, anonymous=payload.anonymous, place=payload.place, grid=grid,
+        latitude=payload.lat, longitude=payload.lon, address=payload.address, photos=photos,
+    )
+    return intake, scope, actor
+
+
+def _idempotency(scope: str, key: str | None) -> tuple[str, str] | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not _IDEMPOTENCY_KEY_RE.match(key):
+        raise InvalidInput(_("An Idempotency-Key is 1 to %(n)d printable characters without spaces.")
+                           % {"n": IDEMPOTENCY_KEY_MAX}, code="idempotency_key", field="Idempotency-Key")
+    return scope, key
+
+
+def _reloaded(case: Case) -> Case:
+    """The case after a write, read again by its id: found through the scope a moment
+    ago, and shown once even when the move took it out of the actor's sight (a unit
+    returning it)."""
+    return Case.objects.select_related("community", "category", "grid", "unit", "master", "reporter").get(pk=case.pk)
+
+
+@api.post(
+    "/cases", url_name="case_create", summary="Raise a case",
+    response={201: CaseOut, 200: CaseOut, **ERRORS},
+    openapi_extra=_request_body(CaseIn, with_photos=True),
+    description="201 with the new case. With an Idempotency-Key header, a retry of the same request "
+                "returns 200 with the case the first one created; the same key with another body is a 409.",
+)
+def case_create(request, idempotency_key: Optional[str] = Header(None, alias="Idempotency-Key")):
+    payload, files = _body(request, CaseIn)
+    photos = case_photos.clean_images(files)
+    intake, scope, actor = _intake(request, payload, photos)
+    case, created = services.case_submit(actor=actor, intake=intake,
+                                         idempotency=_idempotency(scope, idempotency_key))
+    return Status(201 if created else 200, case_out(_reloaded(case), request))
+
+
+@api.get("/cases/mine", url_name="cases_mine", summary="My cases", response={200: CasePageOut, **ERRORS})
+def cases_mine(request, page: int = Query(1, ge=1, le=100_000),
+               page_size: int = Query(20, ge=1, le=PAGE_SIZE_MAX),
+               status: Optional[Literal[tuple(Case.Status.values)]] = Query(None)):  # type: ignore[valid-type]
+    """The cases this account raised (as the reporter, or entered from it), newest first."""
+    user = _require_user(request)
+    scope = scope_of(user)
+    mine = Q(submitted_by_id=user.pk)
+    if scope.resident_id:
+        mine |= Q(reporter_id=scope.resident_id)
+    cases = cases_for(user).filter(mine)
+    if status:
+        cases = cases.filter(status=status)
+    count = cases.count()
+    items = (cases.select_related("community", "category", "grid", "unit", "master", "reporter")
+             .prefetch_related("photos").order_by("-created_at", "-id")[(page - 1) * page_size: page * page_size])
+    return {"count": count, "page": page, "page_size": page_size, "pages": (count + page_size - 1) // page_size,
+            "items": [case_out(c, request) for c in items]}
+
+
+@api.get("/cases/{number}", url_name="case_detail", summary="One case", response={200: CaseOut, **ERRORS})
+def case_detail(request, number: str):
+    return case_out(_case(request, number), request)
+
+
+@api.get("/cases/{number}/photos/{photo_id}", url_name="case_photo", summary="One photo of a case",
+         response={200: None, **ERRORS},
+         openapi_extra={"responses": {"200": {"description": "The image",
+                                              "content": {"image/jpeg": {}, "image/png": {}}}}})
+def case_photo(request, number: str, photo_id: int):
+    from .views_photos import photo_response
+
+    return photo_response(_case(request, number), photo_id)
+
+
+# --- transitions ----------------------------------------------------------------------------------
+
+def _unit(case: Case, unit_id: int | None, *, required: bool) -> Organisation | None:
+    if unit_id is None:
+        if required:
+            raise InvalidInput(_("Choose the handling unit."), code="unit_required", field="unit")
+        return None
+    unit = Organisation.objects.filter(pk=unit_id, street_id=case.community.street_id).first()
+    if unit is None:
+        raise InvalidInput(_("This unit cannot handle cases of this community."), code="unit", field="unit")
+    return unit
+
+
+@api.post(
+    "/cases/{number}/transitions", url_name="case_transition", summary="Move a case on",
+    response={200: CaseOut, **ERRORS},
+    openapi_extra=_request_body(TransitionIn, with_photos=True),
+    description="accept (category, urgency), reject (reason), dispatch (unit), transfer (unit, reason), "
+                "return (reason), contact, start, resolve (resolution; photos as multipart), "
+                "rate and visit_back (rating, comment), merge (master). 409 when the case is not in a state "
+                "for the action; 403 when this account may not take it.",
+)
+def case_transition(request, number: str):
+    user = _require_user(request)
+    case = _case(request, number)
+    move, files = _body(request, TransitionIn)
+    if files and move.action != "resolve":
+        raise InvalidInput(_("Photos go with a result only."), code="photos", field="photos")
+    a = move.action
+    if a == "accept":
+        category = None
+        if move.category:
+            category = Category.objects.filter(community_id=case.community_id, code=move.category,
+                                               active=True).first()
+            if category is None:
+                raise InvalidInput(_("Unknown category."), code="category", field="category")
+        services.case_accept(actor=user, case=case, category=category, urgency=move.urgency)
+    elif a == "reject":
+        services.case_reject(actor=user, case=case, reason=move.reason or "")
+    elif a == "dispatch":
+        services.case_dispatch(actor=user, case=case, unit=_unit(case, move.unit, required=False))
+    elif a == "transfer":
+        services.case_transfer(actor=user, case=case, unit=_unit(case, move.unit, required=True),
+                               reason=move.reason or "")
+    elif a == "return":
+        services.case_return(actor=user, case=case, reason=move.reason or "")
+    elif a == "contact":
+        services.case_contact(actor=user, case=case)
+    elif a == "start":
+        services.case_start(actor=user, case=case)
+    elif a == "resolve":
+        services.case_resolve(actor=user, case=case, resolution=move.resolution or "",
+                              photos=case_photos.clean_images(files))
+    elif a in ("rate", "visit_back"):
+        service = services.case_rate if a == "rate" else services.case_visit_back
+        service(actor=user, case=case, rating=move.rating or "", comment=move.comment or "")
+    elif a == "merge":
+        master = _visible_cases(request).filter(community_id=case.community_id,
+                                                number=(move.master or "").strip()).first()
+        if master is None:
+            raise InvalidInput(_("Choose another open case of this community."), code="master", field="master")
+        services.case_merge(actor=user, case=case, master=master)
+    return case_out(_reloaded(case), request)
+
+
+# --- the three rates ------------------------------------------------------------------------------
+
+_PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])))?$")
+
+
+def _period(value: str | None):
+    """'2025', '2025-03' or '2025-Q1' → [start, end) in local time; None: all time."""
+    import datetime as dt
+
+    if not value:
+        return None, None
+    match = _PERIOD_RE.match(value.strip())
+    if not match or not 2000 <= int(match["year"]) <= 2999:
+        raise InvalidInput(_("A period is a year (2025), a month (2025-03) or a quarter (2025-Q1)."),
+                           code="period", field="period")
+    year = int(match["year"])
+    if match["month"]:
+        return rates.period_range("month", dt.date(year, int(match["month"]), 1))
+    if match["quarter"]:
+        return rates.period_range("quarter", dt.date(year, 3 * int(match["quarter"]) - 2, 1))
+    return rates.period_range("year", dt.date(year, 1, 1))
+
+
+def _rate_row(row, group: str | None) -> dict:
+    key = row.key.get(group) if group else None
+    return {"key": key, "label": str(row.labels.get(group, "")) if group else _("all"),
+            "counts": dict(row.counts), "rates": {name: row.rate(name) for name in rates.RATES}}
+
+
+@api.get("/rates", url_name="rates", summary="The three rates", response={200: RatesOut, **ERRORS})
+def three_rates(request, group: Literal["community", "grid", "unit", "category"] = Query("grid"),
+                period: Optional[str] = Query(None, description="2025, 2025-03 or 2025-Q1; left out: all time")):
+    """Response, resolution and satisfaction rates of the cases this account may see
+    (a key: its community's), grouped, for cases submitted in the period."""
+    client = _client(request)
+    if client is None and not scope_of(request.auth).is_staff:
+        raise PermissionDenied(_("The rates are for community staff."))
+    start, end = _period(period)
+    cases = _visible_cases(request)
+    total = rates.three_rates(cases, start=start, end=end)[0]
+    rows = rates.three_rates(cases, by=group, start=start, end=end)
+    return {"group": group, "period": period, "start": _iso(start), "end": _iso(end),
+            "total": _rate_row(total, None), "rows": [_rate_row(r, group) for r in rows]}

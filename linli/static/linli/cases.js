@@ -1,0 +1,185 @@
+/* Linli — small helpers for the case pages. Plain ES5-level script for old phones;
+   every page works without it (the server decides everything). */
+(function () {
+  "use strict";
+  document.documentElement.className += " js";
+
+  function byName(form, suffix) {
+    return form.querySelector("[name$='" + suffix + "']");
+  }
+
+  function post(url, data, done) {
+    var request = new XMLHttpRequest();
+    request.open("POST", url, true);
+    request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+    request.onload = function () {
+      if (request.status === 200) {
+        try { done(JSON.parse(request.responseText)); } catch (e) { /* ignore a bad answer */ }
+      }
+    };
+    request.send(data);
+  }
+
+  /* Place: show the courtyard or the point inputs for the chosen place. */
+  function setUpPlace(form) {
+    var radios = form.querySelectorAll("input[type=radio][name$='place']");
+    var details = form.querySelectorAll(".place-detail");
+    if (!radios.length) { return; }
+    function update() {
+      var chosen = "";
+      for (var i = 0; i < radios.length; i++) { if (radios[i].checked) { chosen = radios[i].value; } }
+      for (var j = 0; j < details.length; j++) {
+        details[j].hidden = details[j].getAttribute("data-place") !== chosen;
+      }
+    }
+    for (var i = 0; i < radios.length; i++) { radios[i].addEventListener("change", update); }
+    update();
+
+    var locate = form.querySelector("button.locate");
+    if (!locate || !navigator.geolocation) { return; }
+    var status = form.querySelector(".locate-status");
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      status.textContent = locate.getAttribute("data-busy");
+      navigator.geolocation.getCurrentPosition(function (position) {
+        byName(form, "latitude").value = position.coords.latitude.toFixed(6);
+        byName(form, "longitude").value = position.coords.longitude.toFixed(6);
+        status.textContent = "";
+      }, function () {
+        status.textContent = locate.getAttribute("data-failed");
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
+  /* Category: ask the server for a suggestion while the problem is described. */
+  function setUpSuggestion(form) {
+    var url = form.getAttribute("data-suggest-url");
+    var text = byName(form, "description");
+    var select = byName(form, "category");
+    var box = form.querySelector("#suggestion");
+    if (!url || !text || !select || !box) { return; }
+    var touched = select.value !== "";
+    var timer = null;
+    var last = "";
+    select.addEventListener("change", function () { touched = true; });
+
+    function community() {
+      var fieldName = form.getAttribute("data-community-field");
+      if (fieldName) {
+        var field = form.querySelector("[name='" + fieldName + "']");
+        return field ? field.value : "";
+      }
+      return form.getAttribute("data-community") || "";
+    }
+
+    function show(answer) {
+      box.textContent = "";
+      if (!answer.category) { box.hidden = true; return; }
+      var sure = answer.confident;
+      box.appendChild(document.createTextNode(
+        box.getAttribute(sure ? "data-sure" : "data-unsure").replace("%(name)s", answer.name)));
+      if (sure && !touched) {
+        select.value = String(answer.category);
+      } else if (select.value !== String(answer.category)) {
+        var use = document.createElement("button");
+        use.type = "button";
+        use.textContent = box.getAttribute("data-use");
+        use.addEventListener("click", function () {
+          select.value = String(answer.category);
+          touched = true;
+          box.hidden = true;
+        });
+        box.appendChild(use);
+      }
+      box.hidden = false;
+    }
+
+    function ask() {
+      var value = text.value.replace(/^\s+|\s+$/g, "");
+      if (value.length < 5 || value === last) { return; }
+      last = value;
+      var data = new FormData();
+      data.append("description", value);
+      data.append("community", community());
+      data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+      post(url, data, show);
+    }
+
+    text.addEventListener("input", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(ask, 600);
+    });
+    text.addEventListener("blur", ask);
+  }
+
+  /* Three rates: a trend and a ranking; a click opens the cases behind the number. */
+  var COLOURS = ["#0b57a4", "#c26a0a", "#3d7f2c"];
+
+  function percent(value) { return value === null || value === undefined ? "—" : value + "%"; }
+
+  function setUpCharts() {
+    var source = document.getElementById("rates-chart");
+    if (!source || !window.echarts) { return; }
+    var data = JSON.parse(source.textContent);
+    var names = ["response", "resolution", "satisfaction"];
+    var charts = [];
+
+    var trendBox = document.getElementById("trend-chart");
+    if (trendBox) {
+      var trend = window.echarts.init(trendBox);
+      trend.setOption({
+        color: COLOURS,
+        animation: false,
+        tooltip: { trigger: "axis", valueFormatter: percent },
+        legend: { top: 0, itemGap: 12 },
+        grid: { left: 46, right: 14, top: 56, bottom: 28 },
+        xAxis: { type: "category", data: data.months },
+        yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+        series: names.map(function (name) {
+          return { name: data.labels[name], type: "line", data: data.trend[name], symbolSize: 8,
+                   connectNulls: false };
+        })
+      });
+      trend.on("click", function (event) {
+        var url = data.trend_urls[names[event.seriesIndex]][event.dataIndex];
+        if (url) { window.location.href = url; }
+      });
+      charts.push(trend);
+    }
+
+    var rankingBox = document.getElementById("ranking-chart");
+    if (rankingBox) {
+      var ranking = data.ranking;
+      rankingBox.style.height = Math.max(300, ranking.groups.length * 30 + 60) + "px";
+      var chart = window.echarts.init(rankingBox);
+      chart.setOption({
+        color: [COLOURS[names.indexOf(ranking.rate)]],
+        animation: false,
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: percent },
+        grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
+        xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+        yAxis: { type: "category", data: ranking.groups.slice().reverse(),
+                 axisLabel: { width: 110, overflow: "truncate" } },
+        series: [{ name: ranking.label, type: "bar", barMaxWidth: 26, data: ranking.values.slice().reverse(),
+                   label: { show: true, position: "right", formatter: function (p) { return percent(p.value); } } }]
+      });
+      chart.on("click", function (event) {
+        var url = ranking.urls[ranking.urls.length - 1 - event.dataIndex];
+        if (url) { window.location.href = url; }
+      });
+      charts.push(chart);
+    }
+    window.addEventListener("resize", function () {
+      for (var i = 0; i < charts.length; i++) { charts[i].resize(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form.intake");
+    for (var i = 0; i < forms.length; i++) {
+      setUpPlace(forms[i]);
+      setUpSuggestion(forms[i]);
+    }
+    setUpCharts();
+  });
+})();
