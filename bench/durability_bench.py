@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 
 from intake_bench import (
-    Connection, intake_ok, load_messages, post_bodies, postgres, stack, wait_healthy, MESSAGES,
+    MESSAGES, Connection, intake_ok, load_messages, post_bodies, postgres, stack,
 )
 
 PATH = "/open311/v2/requests.json"
@@ -117,8 +117,8 @@ async def check(s, run: Run, clients: int) -> dict:
     """Read back and retry, over a few keep-alive connections."""
     acknowledged = [x for x in run.submissions if x.answer]
     unknown = [x for x in run.submissions if x.unknown]
-    result = {"retried_5xx": 0, "read_once": 0, "read_bad": [], "retry_same": 0, "retry_bad": [], "unknown_answered": 0,
-              "unknown_bad": []}
+    result = {"retried_5xx": 0, "read_once": 0, "read_bad": [], "retry_same": 0, "retry_bad": [],
+              "unknown_answered": 0, "unknown_bad": []}
     queue: asyncio.Queue = asyncio.Queue()
     for x in acknowledged:
         queue.put_nowait(("read", x))
@@ -226,7 +226,8 @@ def main(argv=None) -> int:
         print(f"durability bench skipped: {MESSAGES} is absent (the real messages live beside the project).")
         return 0
     print("durability benchmark: kill -9 under POST load, restart, read back and retry every submission")
-    print(f"machine: {os.cpu_count()} CPU(s), Python {platform.python_version()}; `linli serve --workers {args.workers}`")
+    print(f"machine: {os.cpu_count()} CPU(s), Python {platform.python_version()}; "
+          f"`linli serve --workers {args.workers}`")
     passed = True
     if not args.no_sqlite:
         for _ in range(args.rounds):

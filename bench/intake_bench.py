@@ -33,7 +33,6 @@ import random
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,7 +111,8 @@ SETUP = textwrap.dedent("""
     Organisation.objects.get_or_create(kind="property_company", name="基准物业服务公司", community=community,
                                        street=street)
     install_default_categories(actor=None, community=community)
-    parents = set(Category.objects.filter(community=community, parent__isnull=False).values_list("parent_id", flat=True))
+    parents = set(Category.objects.filter(community=community, parent__isnull=False)
+                  .values_list("parent_id", flat=True))
     print(",".join(c.code for c in Category.objects.filter(community=community, active=True) if c.pk not in parents))
 """)
 
@@ -499,7 +499,8 @@ def bench_one(label: str, pg_url: str | None, args, messages: list[str]) -> tupl
     in_flight = args.clients if use_wrk else 0
     fine = acknowledged <= written <= acknowledged + in_flight
     print(f"  cases in the database: {written:,}; acknowledged: {acknowledged:,}"
-          f"{'' if fine else '  (MISMATCH)'}{'  (wrk leaves up to one request per client unanswered)' if use_wrk else ''}")
+          f"{'' if fine else '  (MISMATCH)'}"
+          f"{'  (wrk leaves up to one request per client unanswered)' if use_wrk else ''}")
     if not use_wrk and intake.errors:
         print(f"  answers: {dict(sorted(intake.statuses.items(), key=str))}")
     for line in server_errors:

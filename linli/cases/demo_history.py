@@ -47,6 +47,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.community import demo_names
 from linli.community.models import Building, Community, Grid, Household, Organisation, Resident, StaffRole
 from linli.core.models import Event
 
@@ -1042,8 +1043,6 @@ class _History:
         # Reports without a known reporter come from courtyards in proportion to who lives there.
         adults = Counter(r.grid_id for r in self.reporters)
         self.place_weights = [adults.get(p.grid_id, 0) or len(p.buildings) for p in self.places]
-        from linli.community import demo_names
-
         self.surnames = [s for s, _w in demo_names.SURNAMES]
         self.surname_weights = [w for _s, w in demo_names.SURNAMES]
         households = Household.objects.filter(community=community).count()
