@@ -311,3 +311,18 @@ def test_seed_demo_writes_the_history_unless_told_not_to(db):
     assert 150 < cases < 400 and events > 5 * cases
     assert f"Case history: {cases:,} cases over two years" in out
     assert seeded("--no-cases")[:2] == (0, 0)
+
+
+def test_seeded_history_is_not_notified_by_the_first_worker_run(db):
+    import io
+
+    from django.core.management import call_command
+
+    from linli.notify.models import Notification
+    from linli.notify.services import dispatch_new_events
+
+    call_command("seed_demo", "--households", "200", "--seed", "5", "--quiet",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    counts = dispatch_new_events()
+    assert counts["notifications"] == 0
+    assert Notification.objects.count() == 0

@@ -43,6 +43,11 @@ class Command(BaseCommand):
                 result = demo.build_demo(seed=seed, households=households, progress=progress)
                 history = None if no_cases else build_case_history(
                     community=result.community, seed=seed, progress=progress)
+                if history is not None:
+                    # Two years of history are not news: the worker notifies from here on.
+                    from linli.notify.services import cursor_fast_forward
+
+                    cursor_fast_forward()
         except (demo.DemoError, HistoryError) as exc:
             raise CommandError(str(exc)) from exc
         if quiet or options.get("verbosity", 1) == 0:
