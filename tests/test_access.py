@@ -27,7 +27,7 @@ from linli.community.services import ResidentFacts, resident_create, resident_re
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.models import Event
 
-from conftest import make_id_number, make_phone
+from factories import make_id_number, make_phone
 
 ROLES = ["admin", "worker", "grid1", "grid2", "secretary", "leader", "unit_staff", "supervisor",
          "z_worker", "resident", "nobody", "anonymous"]

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from conftest import _role, _user
+from factories import _role, _user
 from linli.cases import deadlines, selectors
 from linli.cases.defaults import default_specs, install_default_categories
 from linli.cases.models import Case, Category, RoutingRule, TimeLimit

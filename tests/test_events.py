@@ -15,7 +15,7 @@ from linli.core import events
 from linli.core.errors import InvalidInput
 from linli.core.models import Event
 
-from conftest import make_id_number, make_phone
+from factories import make_id_number, make_phone
 
 
 class Boom(Exception):

@@ -22,7 +22,7 @@ from linli.community.models import Household, ImportBatch, Resident, Tag, Unit
 from linli.core.errors import PermissionDenied
 from linli.core.models import Event
 
-from conftest import PASSWORD, make_id_number, make_phone
+from factories import PASSWORD, make_id_number, make_phone
 
 HEADER = ["姓名", "身份证号", "手机号", "院落", "楼栋", "单元", "房号", "与户主关系", "党员", "标签", "备注"]
 

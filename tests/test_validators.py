@@ -10,7 +10,7 @@ from linli.core.validators import (
     surname_of, validate_id_number, validate_phone,
 )
 
-from conftest import make_id_number
+from factories import make_id_number
 
 TODAY = dt.date(2026, 6, 1)
 
