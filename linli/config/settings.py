@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "linli.community",
     "linli.cases",
     "linli.notify",
+    "linli.insight",
 ]
 
 MIDDLEWARE = [
