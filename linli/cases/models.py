@@ -308,3 +308,18 @@ class ApiKeyUsage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["api_key", "window_start"], name="api_key_usage_unique")]
+
+
+class CaseCounter(models.Model):
+    """The last case number given out in one community on one local day.
+
+    Intake increments it with ``UPDATE … SET last = last + 1`` inside the case's own
+    transaction, so the row lock hands out each number once across processes and
+    servers; reading the highest existing number instead collides under load."""
+
+    community = models.ForeignKey("community.Community", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["community", "day"], name="case_counter_unique")]

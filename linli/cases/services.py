@@ -17,7 +17,7 @@ from linli.core.errors import InvalidInput, PermissionDenied
 from linli.core.validators import validate_phone
 
 from . import classify, deadlines
-from .models import Case, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
+from .models import Case, CaseCounter, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
 from .workflow import transition
 
 MAX_DESCRIPTION = 4000
@@ -47,10 +47,24 @@ class Intake:
 
 
 def _next_number(community: Community, now) -> str:
-    prefix = f"{community.code}-{timezone.localtime(now):%Y%m%d}-"  # the local day, not UTC's
-    last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
-            .values_list("number", flat=True).first())
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    """``<community code>-<local day>-<sequence>``, the sequence from the day's
+    :class:`CaseCounter` row. Call inside the case's transaction: the row stays
+    locked until it commits, and a rolled-back intake gives its number back."""
+    day = timezone.localtime(now).date()  # the local day, not UTC's
+    prefix = f"{community.code}-{day:%Y%m%d}-"
+    counter = CaseCounter.objects.filter(community=community, day=day)
+    if not counter.update(last=F("last") + 1):
+        # The day's first case. Start after any number already given out today (cases
+        # from before counters existed, or imported ones), then count as usual.
+        last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
+                .values_list("number", flat=True).first())
+        try:
+            with transaction.atomic():
+                CaseCounter.objects.create(community=community, day=day,
+                                           last=(int(last.rsplit("-", 1)[1]) if last else 0) + 1)
+        except IntegrityError:  # another intake opened the day first
+            counter.update(last=F("last") + 1)
+    seq = counter.values_list("last", flat=True).get()
     return f"{prefix}{seq:04d}"
 
 
@@ -168,15 +182,8 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         confident = suggestion is not None and suggestion.confidence >= classify.triage_threshold()
         case.category_id = suggestion.category_id if confident else None
         case.needs_triage = not confident
-    for attempt in range(5):
-        case.number = _next_number(intake.community, now)
-        try:
-            with transaction.atomic():
-                case.save()
-            break
-        except IntegrityError:
-            if attempt == 4:
-                raise
+    case.number = _next_number(intake.community, now)
+    case.save()
     for image in intake.photos:
         image.attach(case, stage="intake")
     if idempotency:
