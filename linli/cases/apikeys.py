@@ -19,8 +19,7 @@ import secrets
 import string
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -141,6 +140,20 @@ def authenticate(key: str | None) -> ApiKey | None:
     return api_key
 
 
+def _increment(api_key: ApiKey, window: dt.datetime) -> int | None:
+    """Add one to the window's counter and read it back in one statement (UPDATE …
+    RETURNING, SQLite 3.35+ and PostgreSQL); None when the window has no row yet."""
+    connection = connections[ApiKeyUsage.objects.db]
+    table = connection.ops.quote_name(ApiKeyUsage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "count" = "count" + 1 WHERE "api_key_id" = %s AND "window_start" = %s '
+            'RETURNING "count"',
+            [api_key.pk, connection.ops.adapt_datetimefield_value(window)])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def apikey_hit(api_key: ApiKey, *, now: dt.datetime | None = None) -> int:
     """Count one request against the key's current one-minute window; raise
     :class:`RateLimited` past the key's rate. Returns the requests left in the window.
@@ -152,18 +165,18 @@ def apikey_hit(api_key: ApiKey, *, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     window = now.replace(second=0, microsecond=0)
     with transaction.atomic():
-        usage = ApiKeyUsage.objects.filter(api_key=api_key, window_start=window)
-        if not usage.update(count=F("count") + 1):
+        count = _increment(api_key, window)
+        if count is None:
             try:
                 with transaction.atomic():
                     ApiKeyUsage.objects.create(api_key=api_key, window_start=window, count=1)
+                count = 1
             except IntegrityError:  # another server opened the window first
-                usage.update(count=F("count") + 1)
+                count = _increment(api_key, window)
             else:
                 # Once a minute per key: forget finished windows, note when the key was last used.
                 ApiKeyUsage.objects.filter(api_key=api_key, window_start__lt=window).delete()
                 ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        count = usage.values_list("count", flat=True).get()
     if count > api_key.rate_per_minute:
         retry_after = max(1, int((window + WINDOW - now).total_seconds() + 0.999))
         raise RateLimited(

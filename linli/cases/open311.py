@@ -135,6 +135,20 @@ class Services:
         limits = {(t.category_id, t.urgency): t for t in TimeLimit.objects.filter(category__community=community)}
         return cls(community, {c.code: c for c in rows}, limits)
 
+    @classmethod
+    def one(cls, community: Community, service_code: str, *, active_only: bool = True) -> "Services":
+        """Just one service and its time limits (or none, if the code is unknown):
+        two small queries where a POST needs no more."""
+        rows = Category.objects.filter(community=community, code=service_code).select_related("parent").order_by()
+        if active_only:
+            rows = rows.filter(active=True)
+        category = next(iter(rows[:1]), None)  # (community, code) is unique
+        if category is None:
+            return cls(community, {}, {})
+        ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
+        limits = {(t.category_id, t.urgency): t for t in TimeLimit.objects.filter(category_id__in=ids).order_by()}
+        return cls(community, {category.code: category}, limits)
+
     def get(self, service_code: str) -> Category | None:
         return self.categories.get(service_code)
 
@@ -415,17 +429,29 @@ def _coordinate(value: str, param: str) -> float:
 
 def _grid_named_in(community: Community, address: str) -> Grid | None:
     """The courtyard an address names (the longest grid name it contains), if any."""
-    named = [g for g in Grid.objects.filter(community=community) if g.name and g.name in address]
+    if not address:
+        return None
+    grids = Grid.objects.filter(community=community).only("community_id", "name").order_by()
+    named = [g for g in grids if g.name and g.name in address]
     return max(named, key=lambda g: len(g.name)) if named else None
 
 
-@transaction.atomic
 def open311_request_submit(*, api_key: ApiKey, submission: Submission,
                            idempotency_key: str | None = None) -> tuple[Case, bool]:
     """Raise a case in the key's community from an Open311 POST. Returns (case, created);
     a retry with the same Idempotency-Key returns the first case and writes nothing."""
+    case, created, _services = _request_submit(api_key=api_key, submission=submission,
+                                               idempotency_key=idempotency_key)
+    return case, created
+
+
+@transaction.atomic
+def _request_submit(*, api_key: ApiKey, submission: Submission,
+                    idempotency_key: str | None) -> tuple[Case, bool, "Services"]:
+    """:func:`open311_request_submit`, also returning the service it read, which the
+    answer's service_notice needs again."""
     community = api_key.community
-    services = Services.of(community)
+    services = Services.one(community, submission.service_code)
     category = services.get(submission.service_code)
     if category is None:
         raise bad_request(_("service_code %(code)s was not found.") % {"code": submission.service_code[:40]})
@@ -462,11 +488,15 @@ def open311_request_submit(*, api_key: ApiKey, submission: Submission,
         # Kept for staff to follow; the spec has no convention for fetching media.
         CaseNote.objects.create(case=case, author=None, internal=True,
                                 text=_("Open311 media_url: %(url)s") % {"url": submission.media_url})
-    return case, created
+    if case.category_id != category.pk:  # a replay of a case staff have since recategorised
+        services = Services.one(community, case.category.code, active_only=False) if case.category_id else None
+    return case, created, services
 
 
-def submitted_response(case: Case) -> list[dict]:
-    services = Services.of(case.community, active_only=False)
+def submitted_response(case: Case, services: Services | None = None) -> list[dict]:
+    if services is None or case.category_id is None or case.category.code not in services.categories:
+        services = (Services.one(case.community, case.category.code, active_only=False) if case.category_id
+                    else Services(case.community, {}, {}))
     return [{"service_request_id": case.number, "service_notice": services.notice(case.category, case.urgency),
              "account_id": None}]
 
@@ -591,10 +621,10 @@ def service_requests(request, fmt, params, api_key):
         idempotency_key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if idempotency_key and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
             raise bad_request(_("Idempotency-Key: at most %(n)d characters.") % {"n": MAX_IDEMPOTENCY_KEY})
-        case, created = open311_request_submit(api_key=api_key, submission=Submission.parse(params),
-                                               idempotency_key=idempotency_key)
+        case, created, services = _request_submit(api_key=api_key, submission=Submission.parse(params),
+                                                  idempotency_key=idempotency_key)
         # A retry with the same Idempotency-Key gets the very same answer.
-        return render(fmt, "service_requests", submitted_response(case))
+        return render(fmt, "service_requests", submitted_response(case, services))
     return render(fmt, "service_requests", requests_search(community_for(params, api_key=api_key), params))
 
 

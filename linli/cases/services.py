@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,20 +52,32 @@ def _next_number(community: Community, now) -> str:
     locked until it commits, and a rolled-back intake gives its number back."""
     day = timezone.localtime(now).date()  # the local day, not UTC's
     prefix = f"{community.code}-{day:%Y%m%d}-"
-    counter = CaseCounter.objects.filter(community=community, day=day)
-    if not counter.update(last=F("last") + 1):
+    seq = _count_up(community, day)
+    if seq is None:
         # The day's first case. Start after any number already given out today (cases
         # from before counters existed, or imported ones), then count as usual.
         last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
                 .values_list("number", flat=True).first())
+        first = (int(last.rsplit("-", 1)[1]) if last else 0) + 1
         try:
             with transaction.atomic():
-                CaseCounter.objects.create(community=community, day=day,
-                                           last=(int(last.rsplit("-", 1)[1]) if last else 0) + 1)
+                CaseCounter.objects.create(community=community, day=day, last=first)
+            seq = first
         except IntegrityError:  # another intake opened the day first
-            counter.update(last=F("last") + 1)
-    seq = counter.values_list("last", flat=True).get()
+            seq = _count_up(community, day)
     return f"{prefix}{seq:04d}"
+
+
+def _count_up(community: Community, day) -> int | None:
+    """The day's counter plus one, written and read in one statement (UPDATE …
+    RETURNING); None when the day has no counter yet."""
+    connection = connections[CaseCounter.objects.db]
+    table = connection.ops.quote_name(CaseCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE {table} SET "last" = "last" + 1 WHERE "community_id" = %s AND "day" = %s '
+                       'RETURNING "last"', [community.pk, connection.ops.adapt_datefield_value(day)])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _request_hash(intake: Intake) -> str:
@@ -128,15 +140,16 @@ def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = 
     retried submission returns the case it first created and writes nothing."""
     request_hash = _request_hash(intake)
     if idempotency:
-        existing = _idempotent_replay(idempotency, request_hash)
-        if existing is not None:
-            return existing, False
+        # No look-up first: retries are rare, so every first attempt would pay for it.
+        # The key's row is written right after the case, in a savepoint; a retry (or a
+        # concurrent twin that won the race) fails there on the key's unique constraint,
+        # its case is undone before any photo is stored, and the first case is returned.
         try:
-            # A savepoint: when a concurrent retry with the same key wins the
-            # race, this attempt's case is undone and the winner's returned.
             with transaction.atomic():
                 return _submit(actor, intake, idempotency, request_hash), True
-        except IntegrityError:
+        except (IntegrityError, InvalidInput):
+            # An invalid retry (say, its category has since been withdrawn) still gets
+            # the case its first attempt created.
             existing = _idempotent_replay(idempotency, request_hash)
             if existing is None:
                 raise
@@ -145,13 +158,14 @@ def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = 
 
 
 def _idempotent_replay(idempotency: tuple[str, str], request_hash: str) -> Case | None:
-    existing = IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1]).select_related("case").first()
-    if existing is None:
+    found = (IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1])
+             .values_list("case_id", "request_hash").first())
+    if found is None:
         return None
-    if existing.request_hash != request_hash:
+    if found[1] != request_hash:
         raise InvalidInput(_("This Idempotency-Key was used for a different request."),
                            code="idempotency_conflict")
-    return existing.case
+    return Case.objects.get(pk=found[0])
 
 
 def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
@@ -162,7 +176,7 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
     elif intake.place == Case.Place.HOME and intake.reporter is not None:
         intake.household = intake.reporter.household
         intake.grid = intake.household.grid
-    categories = Category.objects.filter(community=intake.community, active=True)
+    categories = Category.objects.filter(community=intake.community, active=True).only("code", "keywords")
     suggestion = classify.suggest(intake.description, categories)
     case = Case(
         community=intake.community, channel=intake.channel, urgency=intake.urgency,
@@ -184,11 +198,11 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         case.needs_triage = not confident
     case.number = _next_number(intake.community, now)
     case.save()
-    for image in intake.photos:
-        image.attach(case, stage="intake")
     if idempotency:
         IdempotencyKey.objects.create(scope=idempotency[0], key=idempotency[1], case=case,
                                       request_hash=request_hash)
+    for image in intake.photos:
+        image.attach(case, stage="intake")
     events.record(actor=actor, verb="case.submitted", target=case, community=case.community, grid=case.grid,
                   data={"number": case.number, "channel": case.channel, "needs_triage": case.needs_triage,
                         "category": case.category.code if case.category else None})

@@ -18,8 +18,6 @@ def record(*, actor, verb: str, target=None, community=None, grid=None, street=N
         raise ValueError(f"personal data keys in an event: {sorted(leaked)}")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("events are written inside the service's transaction")
-    if community is not None and street is None:
-        street = community.street
     return Event.objects.create(
         actor=actor if actor is not None and getattr(actor, "pk", None) else None,
         actor_label=getattr(actor, "username", "") or "system",
@@ -27,7 +25,8 @@ def record(*, actor, verb: str, target=None, community=None, grid=None, street=N
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         community=community,
-        street=street,
+        # The community's street by id: no query for a row the event only points at.
+        street_id=street.pk if street is not None else (community.street_id if community is not None else None),
         grid=grid,
         data=data,
     )
