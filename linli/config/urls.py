@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("linli.cases.urls_api")),
     path("cases/", include("linli.cases.urls")),
     path("inbox/", include("linli.notify.urls")),
+    path("insight/", include("linli.insight.urls")),
     path("", include("linli.community.urls")),
 ]
 
