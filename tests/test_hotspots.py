@@ -1,0 +1,261 @@
+"""Hot issues: place names, grouping by place and meaning, heat, intake helpers and `linli hotspots`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import translation
+
+from linli.core.errors import InvalidInput
+from linli.insight.hotspots import Message, attach, find_hot_issues, heat, similar
+from linli.insight.places import extract_places
+from linli.insight.textio import SHANGHAI, parse_datetimes, read_csv
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English; the catalogue's Chinese is checked in test_translations."""
+    with translation.override("en"):
+        yield
+
+REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "complaints" / "unlabeled.csv"
+T0 = dt.datetime(2019, 11, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+def msg(ident, title, text="", days=0, supports=0):
+    return Message(id=str(ident), title=title, text=text, created_at=T0 + dt.timedelta(days=days), supports=supports)
+
+
+FUMES = [
+    msg(1, "A市A5区魅力之城小区临街门面油烟扰民", "魅力之城小区楼下的餐馆油烟直排，熏得业主不敢开窗。", 0),
+    msg(2, "魅力之城小区一楼餐馆油烟太大", "A5区魅力之城小区临街餐馆油烟扰民，晚上还有噪音，请整治油烟。", 3),
+    msg(3, "投诉A5区魅力之城小区餐饮油烟污染", "我是魅力之城业主，楼下门面烧烤油烟每天熏到家里，请求处理油烟。", 9),
+]
+FUMES_ELSEWHERE = [
+    msg(11, "A市A2区丽发新城小区临街门面油烟扰民", "丽发新城小区楼下的餐馆油烟直排，熏得业主不敢开窗。", 1),
+    msg(12, "丽发新城小区一楼餐馆油烟太大", "A2区丽发新城小区临街餐馆油烟扰民，请整治油烟。", 4),
+]
+PARKING = [
+    msg(21, "A5区魅力之城小区开发商捆绑销售车位", "魅力之城开发商要求买房必须买车位，车位价格高，捆绑销售违法。", 2),
+    msg(22, "魅力之城小区车位捆绑销售", "A5区魅力之城购房被要求捆绑购买车位，开发商强制捆绑销售车位。", 6),
+]
+SINGLES = [
+    msg(31, "A7县星沙镇自来水浑浊", "最近自来水发黄浑浊，无法饮用。", 5),
+    msg(32, "A市公交车空调不开", "夏天公交车不开空调，乘客很热。", 7),
+]
+
+
+# --- places ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("title, display, kind", [
+    ("A市A5区魅力之城小区临街门面油烟扰民", "A市A5区魅力之城小区", "estate"),
+    ("A2区丽发新城小区附近搅拌站噪音扰民", "A市A2区丽发新城小区", "estate"),
+    ("A市经济学院寒假组织学生去工厂实习", "A市经济学院", "school"),
+    ("A市十五中一学生因成绩录入错误无缘普高", "A市十五中", "school"),
+    ("K市黄盖路与芝山北路十字路口红绿灯坏掉了", "K市黄盖路", "road"),
+    ("请求解决D6县檀桥村养猪场的污染问题", "D市D6县檀桥村", "village"),
+])
+def test_extract_places_finds_the_specific_place_with_its_district(title, display, kind):
+    first = extract_places(title, "")[0]
+    assert (first.display, first.kind) == (display, kind)
+
+
+def test_place_key_drops_district_and_xiaoqu_so_variants_match():
+    a = extract_places("A市A5区魅力之城小区油烟扰民", "")[0]
+    b = extract_places("我是魅力之城小区的业主", "")[0]
+    assert a.key == b.key == "魅力之城"
+
+
+@pytest.mark.parametrize("title", [
+    "小区物业乱收费", "我们县城的农村道路太差", "共享单车骑完就乱停问题谁管？", "A市931路公交车暖气都不开",
+    "物业公司不作为", "离幼儿园16公里太远",
+])
+def test_extract_places_finds_nothing_in_generic_words(title):
+    assert [p.display for p in extract_places(title, "") if p.specific] == []
+
+
+# --- grouping -------------------------------------------------------------------------------
+
+def _groups(issues):
+    return sorted(sorted(issue.ids) for issue in issues)
+
+
+def test_same_problem_at_two_places_is_two_issues():
+    issues = find_hot_issues([*FUMES, *FUMES_ELSEWHERE, *SINGLES])
+    assert _groups(issues) == [["1", "2", "3"], ["11", "12"]]
+    assert {issue.place for issue in issues} == {"A市A5区魅力之城小区", "A市A2区丽发新城小区"}
+
+
+def test_two_problems_at_one_place_are_two_issues():
+    issues = find_hot_issues([*FUMES, *PARKING, *SINGLES])
+    assert _groups(issues) == [["1", "2", "3"], ["21", "22"]]
+
+
+def test_reposts_without_a_place_are_one_issue_and_single_messages_none():
+    text = "共享单车乱停乱放，占用人行道和盲道，行人无法通行，希望管理部门尽快清理共享单车。"
+    reposts = [msg(41, "共享单车乱停放占用人行道", text, 0), msg(42, "共享单车乱停放占用人行道！", text, 2)]
+    issues = find_hot_issues([*reposts, *SINGLES])
+    assert _groups(issues) == [["41", "42"]]
+    assert issues[0].reports == 1   # the same words twice are one report, not two
+    assert find_hot_issues(SINGLES) == []
+
+
+def test_members_further_apart_than_the_window_are_not_grouped():
+    far = [FUMES[0], msg(2, FUMES[1].title, FUMES[1].text, 200)]
+    assert find_hot_issues(far, window_days=60) == []
+    assert _groups(find_hot_issues(far, window_days=365)) == [["1", "2"]]
+
+
+def test_issue_has_title_times_and_ids_in_time_order():
+    issue = find_hot_issues([*FUMES, *SINGLES])[0]
+    assert issue.title.startswith("A市A5区魅力之城小区") and "油烟" in issue.title
+    assert (issue.first_at, issue.last_at, issue.ids) == (FUMES[0].created_at, FUMES[2].created_at, ("1", "2", "3"))
+
+
+# --- heat -------------------------------------------------------------------------------------
+
+def test_heat_grows_with_reporters_supports_and_recency():
+    now = T0 + dt.timedelta(days=10)
+    two = [msg(1, "a", days=9), msg(2, "b", days=9)]
+    assert heat(two, reports=2, now=now) < heat([*two, msg(3, "c", days=9)], reports=3, now=now)
+    assert heat(two, reports=2, now=now) < heat([msg(1, "a", days=9, supports=50), two[1]], reports=2, now=now)
+    old = [msg(1, "a", days=-300), msg(2, "b", days=-300)]
+    assert heat(old, reports=2, now=now) < heat(two, reports=2, now=now)
+
+
+def test_hotter_issue_ranks_first():
+    issues = find_hot_issues([*FUMES, *FUMES_ELSEWHERE])
+    assert [len(issue.ids) for issue in issues] == [3, 2]
+    assert issues[0].heat > issues[1].heat
+
+
+# --- intake and staff helpers -----------------------------------------------------------------
+
+def test_attach_puts_a_new_message_on_its_issue_and_leaves_others_alone():
+    issues = find_hot_issues([*FUMES, *PARKING, *FUMES_ELSEWHERE])
+    new = msg(50, "魅力之城小区楼下烧烤油烟熏人", "A5区魅力之城小区门面油烟直排，熏得不敢开窗。", 12)
+    attached = attach(new, issues)
+    assert issues[attached.index].place == "A市A5区魅力之城小区" and "1" in issues[attached.index].ids
+    assert attached.issue.ids == ("1", "2", "3", "50")
+    assert attach(msg(51, "A市公交车空调不开", "夏天公交车不开空调。", 12), issues) is None
+
+
+def test_similar_lists_the_same_problem_at_the_same_place_first():
+    candidates = [*FUMES[1:], *FUMES_ELSEWHERE, *PARKING, *SINGLES]
+    found = similar(FUMES[0], candidates, k=3)
+    ids = [m.id for m, _ in found]
+    assert ids[0] == "2" and "3" in ids and not {"31", "32"} & set(ids)
+    assert similar(FUMES[0], [FUMES[0]], k=3) == []
+
+
+# --- reading files ----------------------------------------------------------------------------
+
+def _write(tmp_path, text, encoding="utf-8", name="m.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_read_csv_reads_gbk_and_names_missing_columns(tmp_path):
+    path = _write(tmp_path, "id,title,text,created_at\n1,魅力之城油烟,正文,2019/11/14 11:21:31\n", "gbk")
+    assert read_csv(path, required=["id", "title", "text", "created_at"])[0]["title"] == "魅力之城油烟"
+    with pytest.raises(InvalidInput, match="created_at"):
+        read_csv(_write(tmp_path, "id,title,text\n1,a,b\n"), required=["id", "title", "text", "created_at"])
+
+
+def test_read_csv_refuses_empty_and_undecodable_files(tmp_path):
+    for content in (b"", b"id,title,text,created_at\n"):
+        (tmp_path / "e.csv").write_bytes(content)
+        with pytest.raises(InvalidInput) as error:
+            read_csv(tmp_path / "e.csv", required=["id"])
+        assert error.value.code == "empty"
+    (tmp_path / "bad.csv").write_bytes(b"id,title\n1,\xff\xfe\xfd\xff\n")
+    with pytest.raises(InvalidInput) as error:
+        read_csv(tmp_path / "bad.csv", required=["id"])
+    assert error.value.code == "encoding"
+
+
+def test_dates_in_several_formats_are_read_and_a_bad_one_names_its_row():
+    values = ["2019/11/14 11:21:31", "2019-11-14 11:21:31", "2019-11-14", "2019/1/8 9:05", "2019年11月14日",
+              "14/11/2019", "43783.5", "2019-11-14T03:21:31Z"]
+    got = parse_datetimes(values)
+    assert got[0] == got[1] == dt.datetime(2019, 11, 14, 11, 21, 31, tzinfo=SHANGHAI)
+    assert got[2] == got[4] == got[5] == dt.datetime(2019, 11, 14, tzinfo=SHANGHAI)
+    assert got[3] == dt.datetime(2019, 1, 8, 9, 5, tzinfo=SHANGHAI)
+    assert got[6] == dt.datetime(2019, 11, 14, 12, 0, tzinfo=SHANGHAI)
+    assert got[7] == got[0]
+    with pytest.raises(InvalidInput, match="Row 3"):
+        parse_datetimes(["2019/11/14", "last tuesday"])
+    with pytest.raises(InvalidInput) as error:
+        parse_datetimes(["14/11/2019", "11/14/2019"])
+    assert error.value.code == "mixed_dates"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def _csv(tmp_path, messages, *, encoding="utf-8", dates=None, supports=None):
+    lines = ["id,title,text,created_at,supports"]
+    for i, m in enumerate(messages):
+        when = dates[i] if dates else m.created_at.strftime("%Y/%m/%d %H:%M:%S")
+        sup = supports[i] if supports else str(m.supports)
+        lines.append(f'{m.id},"{m.title}","{m.text}",{when},{sup}')
+    return _write(tmp_path, "\n".join(lines) + "\n", encoding)
+
+
+def test_command_writes_the_top_issues_in_rank_order(tmp_path):
+    out = tmp_path / "hot.json"
+    path = _csv(tmp_path, [*FUMES, *FUMES_ELSEWHERE, *PARKING, *SINGLES], encoding="gb18030")
+    call_command("hotspots", csv=str(path), top="2", out=str(out))
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert [r["rank"] for r in records] == [1, 2]
+    assert set(records[0]) == {"rank", "title", "place", "first_at", "last_at", "heat", "ids"}
+    assert records[0]["ids"] == [1, 2, 3] and records[0]["place"] == "A市A5区魅力之城小区"
+    assert records[0]["first_at"] == "2019-11-01T09:00:00+08:00"
+    assert records[0]["heat"] >= records[1]["heat"]
+
+
+def test_command_reads_mixed_date_formats(tmp_path):
+    out = tmp_path / "hot.json"
+    dates = ["2019/11/01 09:00:00", "2019-11-04 09:00", "2019年11月10日"]
+    call_command("hotspots", csv=str(_csv(tmp_path, FUMES, dates=dates)), top="5", out=str(out))
+    assert json.loads(out.read_text(encoding="utf-8"))[0]["last_at"] == "2019-11-10T00:00:00+08:00"
+
+
+@pytest.mark.parametrize("dates, supports, text", [
+    (["2019/11/01", "someday", "2019/11/02"], None, "Row 3"),
+    (None, ["1", "many", "2"], "Row 3"),
+])
+def test_command_refuses_bad_rows_and_writes_nothing(tmp_path, dates, supports, text):
+    out = tmp_path / "hot.json"
+    with pytest.raises(CommandError, match=text):
+        call_command("hotspots", csv=str(_csv(tmp_path, FUMES, dates=dates, supports=supports)), top="5",
+                     out=str(out))
+    assert not out.exists()
+
+
+def test_command_names_a_missing_column_and_refuses_a_bad_top(tmp_path):
+    out = tmp_path / "hot.json"
+    path = _write(tmp_path, "id,title,created_at\n1,a,2019/11/01\n")
+    with pytest.raises(CommandError, match="text"):
+        call_command("hotspots", csv=str(path), top="5", out=str(out))
+    with pytest.raises(CommandError, match="--top"):
+        call_command("hotspots", csv=str(_csv(tmp_path, FUMES)), top="zero", out=str(out))
+    assert not out.exists()
+
+
+def test_command_on_the_real_messages_gives_sane_issues(tmp_path):
+    if not REAL.exists():
+        pytest.skip(f"real data absent: {REAL}")
+    out = tmp_path / "hot.json"
+    call_command("hotspots", csv=str(REAL), top="10", out=str(out))
+    records = json.loads(out.read_text(encoding="utf-8"))
+    assert 1 <= len(records) <= 10
+    for record in records:
+        assert len(set(record["ids"])) >= 2 and record["place"] and record["title"]
+        assert record["first_at"] <= record["last_at"]
+    assert [r["heat"] for r in records] == sorted((r["heat"] for r in records), reverse=True)
