@@ -9,9 +9,13 @@ utilities), then --cases cases written by one INSERT … SELECT over a generated
 (in chunks): two years of submissions, with the acceptance, first contact, resolution,
 closing and rating times the three rates count, and the last days still open.
 
+The cases go in past the services, so the bench then rebuilds the three rates' rollup
+(linli.cases.rollup.rebuild, timed: what `linli cases_rollup_rebuild` does) and checks
+that the rollup-based totals equal the live count from the Case table.
+
 Then it times what the dashboard (linli.cases.views.rates_dashboard) computes, calling
-linli.cases.rates as the view does (the total, the monthly trend and the ranking: three
-aggregate queries and their labels), for:
+linli.cases.rates as the view does (the total, the monthly trend and the ranking, each
+summed from the rollup plus the live parts), for:
 
 * the street supervisor, the default last 12 months, ranked by community;
 * one community's worker, the last 12 months, by courtyard;
@@ -19,9 +23,18 @@ aggregate queries and their labels), for:
 * the page itself, GET /cases/console/rates/?by=community, rendered for the supervisor.
 
 Each 20 times after 2 warm-up runs; prints p50 and p95 in ms and the p95's ratio to
-the 300 ms target.
+the 300 ms target. The reference in the same run: the first scenario counted live from
+the Case table (rates.three_rates_live, the computation before the rollup), --live-runs
+times.
 
-    .venv/bin/python bench/rates_bench.py [--cases 1000000] [--runs 20] [--pg [URL]]
+Last, the cost of keeping the rollup: --transitions cases of one community submitted,
+accepted, dispatched and resolved through the services, in blocks of 50, alternately
+with the rollup hook (workflow.transition → rollup.record) and with it switched off;
+prints the time per case (3 transitions) both ways and the difference.
+
+The database is a new one on the server (linli_bench_<pid>_<n>), dropped at the end.
+
+    .venv/bin/python bench/rates_bench.py [--cases 1000000] [--runs 20] [--pg [URL]] [--explain]
     .venv/bin/python bench/rates_bench.py --sqlite [--cases 100000]
 """
 
@@ -233,13 +246,14 @@ def months_back(today: dt.date, months: int) -> dt.date:
     return dt.date(month0 // 12, month0 % 12 + 1, 1)
 
 
-def dashboard(user, *, by: str, rate: str, start: dt.date, end: dt.date) -> int:
-    """What rates_dashboard computes: the total, the monthly trend, the ranking."""
+def dashboard(user, *, by: str, rate: str, start: dt.date, end: dt.date, live: bool = False) -> int:
+    """What rates_dashboard computes: the total, the monthly trend, the ranking.
+    ``live``: the same from the Case table (the reference)."""
     from django.utils import timezone
 
     from linli.cases import rates, selectors
 
-    cases = selectors.cases_for(user)
+    cases = selectors.cases_for(user) if live else rates.reach_of(user)
     now = timezone.now()
     total = rates.three_rates(cases, start=start, end=end, now=now)[0]
     monthly = rates.three_rates(cases, by="month", start=start, end=end, now=now)
@@ -247,8 +261,98 @@ def dashboard(user, *, by: str, rate: str, start: dt.date, end: dt.date) -> int:
     return total.counts["submitted"] + len(monthly) + len(ranked)
 
 
-def timed(fn, runs: int) -> tuple[float, float, object]:
-    for _ in range(2):
+def rebuild_rollup() -> float:
+    from linli.cases import rollup
+
+    started = time.perf_counter()
+    rows = rollup.rebuild()
+    seconds = time.perf_counter() - started
+    print(f"rollup rebuilt for the street: {rows:,} rows in {seconds:.1f} s")
+    return seconds
+
+
+def check_equal(supervisor) -> None:
+    """The rollup's numbers are the live count's, for the street and by community and month."""
+    from django.utils import timezone
+
+    from linli.cases import rates, selectors
+
+    now = timezone.now()
+    for by in ((), ("community", "month")):
+        summed = rates.three_rates(rates.reach_of(supervisor), by=by, now=now)
+        counted = rates.three_rates_live(selectors.cases_for(supervisor), by=by, now=now)
+        if [(r.key, r.counts) for r in summed] != [(r.key, r.counts) for r in counted]:
+            sys.exit(f"the rollup's numbers differ from the live count (by {by or 'nothing'})")
+    print("rollup totals = live totals (by nothing; by community and month)")
+
+
+def explain_pending(supervisor) -> None:
+    """EXPLAIN ANALYZE of the one live query on the rollup path (responses fallen due)."""
+    from django.db import connection
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from linli.cases import rates
+    from linli.cases.models import Case
+
+    reach = rates.reach_of(supervisor)
+    pending = (Case.objects.filter(reach.org_q())
+               .filter(response_due__isnull=False, first_contact_at__isnull=True, response_due__lte=timezone.now())
+               .exclude(status=Case.Status.MERGED).order_by().values("community_id").annotate(n=Count("pk")))
+    sql, params = pending.query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN ANALYZE " + sql, params)
+        print("EXPLAIN ANALYZE (pending responses, street supervisor, by community):")
+        for (line,) in cur.fetchall():
+            print("  " + line)
+
+
+def transitions(n: int, community, worker) -> None:
+    """Time per case of submit + accept + dispatch + resolve, with and without the rollup hook."""
+    from linli.cases import rollup, services
+    from linli.cases.models import Case, Category
+    from linli.community.models import Grid, Organisation
+
+    categories = list(Category.objects.filter(community=community, parent__isnull=False, active=True)
+                      .order_by("pk"))
+    grids = list(Grid.objects.filter(community=community).order_by("pk"))
+    unit = Organisation.objects.get(community=community, kind=Organisation.Kind.PROPERTY_COMPANY)
+    hooks = (rollup.snapshot, rollup.record)
+
+    def one(i: int) -> None:
+        case, _ = services.case_submit(actor=worker, intake=services.Intake(
+            community=community, channel=Case.Channel.PATROL, description=f"基准巡查发现问题第{i}号，请处理。",
+            category=categories[i % len(categories)], grid=grids[i % len(grids)]))
+        case = services.case_accept(actor=worker, case=case)
+        case = services.case_dispatch(actor=worker, case=case, unit=unit)
+        services.case_resolve(actor=worker, case=case, resolution="已处理完毕。")
+
+    spent = {True: 0.0, False: 0.0}
+    done = {True: 0, False: 0}
+    block = 50
+    try:
+        for b in range(0, 2 * n, block):
+            hooked = (b // block) % 2 == 0
+            if hooked:
+                rollup.snapshot, rollup.record = hooks
+            else:
+                rollup.snapshot, rollup.record = (lambda case: None), (lambda before, case: None)
+            started = time.perf_counter()
+            for i in range(b, min(2 * n, b + block)):
+                one(i)
+            spent[hooked] += time.perf_counter() - started
+            done[hooked] += min(2 * n, b + block) - b
+    finally:
+        rollup.snapshot, rollup.record = hooks
+    with_hook, without = spent[True] / done[True] * 1000, spent[False] / done[False] * 1000
+    print(f"{done[True]:,} cases each way, submit + accept + dispatch + resolve (4 writes, 3 transitions):")
+    print(f"  with the rollup hook {with_hook:.2f} ms a case, without {without:.2f} ms, "
+          f"overhead {with_hook - without:+.2f} ms a case ({(with_hook - without) / 4:+.2f} ms a write, "
+          f"{(with_hook / without - 1) * 100:+.1f} %)")
+
+
+def timed(fn, runs: int, warm: int = 2) -> tuple[float, float, object]:
+    for _ in range(warm):
         fn()
     samples, last = [], None
     for _ in range(runs):
@@ -267,10 +371,14 @@ def main(argv=None) -> int:
     parser.add_argument("--pg", nargs="?", const="", default=None, metavar="URL",
                         help="PostgreSQL server URL (default: LINLI_BENCH_PG_URL, else a throwaway cluster)")
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite database instead")
+    parser.add_argument("--live-runs", type=int, default=3, help="runs of the live reference (default 3)")
+    parser.add_argument("--transitions", type=int, default=1000,
+                        help="cases moved each way for the rollup's cost (default 1000; 0: skip)")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the live query")
     args = parser.parse_args(argv)
     n = args.cases or (100_000 if args.sqlite else 1_000_000)
-    if n < COMMUNITIES or args.runs < 1:
-        parser.error(f"--cases must be at least {COMMUNITIES} and --runs at least 1")
+    if n < COMMUNITIES or args.runs < 1 or args.live_runs < 0 or args.transitions < 0:
+        parser.error(f"--cases must be at least {COMMUNITIES}, --runs at least 1, the others at least 0")
 
     with ExitStack() as stack:
         data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="linli-rates-bench-"))
@@ -308,9 +416,15 @@ def main(argv=None) -> int:
             cur.execute("SELECT status, COUNT(*) FROM cases_case GROUP BY status ORDER BY 2 DESC")
             mix = ", ".join(f"{status} {count:,}" for status, count in cur.fetchall())
         print(f"generated {written:,} cases in {seconds:.1f} s ({mix})")
-        from linli.cases import rates, selectors
+        rebuild_rollup()
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        check_equal(supervisor)
+        if args.explain and connection.vendor == "postgresql":
+            explain_pending(supervisor)
+        from linli.cases import rates
 
-        total = rates.three_rates(selectors.cases_for(supervisor))[0]
+        total = rates.three_rates(rates.reach_of(supervisor))[0]
         print("street totals: " + ", ".join(
             f"{name} rate {total.rate(name) * 100:.1f}%" for name in rates.RATES if total.rate(name) is not None))
 
@@ -341,9 +455,17 @@ def main(argv=None) -> int:
             p50, p95, _ = timed(fn, args.runs)
             worst = max(worst, p95)
             print(f"{name:<58}{p50:>9.1f}{p95:>9.1f}{p95 / TARGET_MS:>11.2f}")
+        if args.live_runs:
+            name = "reference: the first, counted live from the Case table"
+            p50, p95, _ = timed(lambda: dashboard(supervisor, by="community", rate="response", start=last12,
+                                                  end=today, live=True), args.live_runs, warm=1)
+            print(f"{name:<58}{p50:>9.1f}{p95:>9.1f}{p95 / TARGET_MS:>11.2f}")
         print()
         print(f"worst p95: {worst:.1f} ms   target {TARGET_MS:.0f} ms   ratio {worst / TARGET_MS:.2f} "
               f"({'within' if worst <= TARGET_MS else 'OVER'} target)")
+        if args.transitions:
+            print()
+            transitions(args.transitions, communities[0], worker)
         connection.close()
     return 0
 

@@ -543,7 +543,7 @@ def test_move_the_case_is_not_ready_for_is_409(world, categories):
     again = move(world.users["worker"], case, {"action": "accept"})
     assert again.status_code == 409
     assert again.json() == {"code": "illegal_transition", "field": None,
-                            "message": "This case is accepted: it cannot be accepted now."}
+                            "message": "This case is accepted; the step “accepted” is not possible now."}
     assert move(world.users["worker"], case, {"action": "resolve", "resolution": "好了"}).status_code == 409
 
 

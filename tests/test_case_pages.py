@@ -456,7 +456,7 @@ def test_a_stale_page_cannot_move_a_case_twice(client, world, cats):
     move(client, case, "accept", {"category": cats["property"].pk, "urgency": "normal"})
     response = move(client, case, "accept", {"category": cats["property"].pk, "urgency": "normal"})
     assert response["Location"] == f"/cases/console/{case.number}/"
-    assert "This case is accepted now: it cannot be accepted." in text(client.get(response["Location"]))
+    assert "This case is accepted now; the step “accepted” is not possible." in text(client.get(response["Location"]))
     assert case_events(case).filter(verb="case.accept").count() == 1
 
 

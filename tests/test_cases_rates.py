@@ -1,6 +1,7 @@
 """The three rates on a hand-built set of cases, with exact expected values: by grid, unit,
 category, period and date range; the unrated policy; rankings; drill-down to the cases behind
-every number; CSV and Excel export.
+every number; CSV and Excel export. Then the rollup: random case lives driven through the
+services must give, summed from the rollup, exactly the live count from the Case table.
 
 The set (Y community; lift cases go to the property company, rubbish cases to the street's
 city-management department):
@@ -22,20 +23,26 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
+from unittest import mock
 
 import pytest
+from django.utils import translation
+from django.core.management import CommandError, call_command
+from django.db.models import F
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
-from linli.cases import jobs, selectors
+from linli.cases import jobs, rollup, selectors
 from linli.cases.defaults import install_default_categories
-from linli.cases.models import Case, Category
+from linli.cases.models import Case, CaseRollup, Category
 from linli.cases.rates import (
-    MEASURES, RateRow, cases_behind, period_label, ranking, rates_csv, rates_xlsx, three_rates,
+    DIMENSIONS, MEASURES, UNRATED_POLICIES, RateRow, cases_behind, community_reach, period_label, ranking,
+    rates_csv, rates_xlsx, reach_of, three_rates, three_rates_live,
 )
 from linli.cases.services import (
-    Intake, case_accept, case_dispatch, case_merge, case_reject, case_resolve, case_start, case_submit,
-    case_visit_back,
+    Intake, case_accept, case_contact, case_dispatch, case_merge, case_rate, case_reject, case_resolve,
+    case_return, case_start, case_submit, case_transfer, case_visit_back,
 )
 from linli.community.models import Organisation
 from linli.core.errors import InvalidInput
@@ -105,6 +112,7 @@ def cases(world):
     for name, when in (("A", JAN), ("B", JAN), ("C", JAN), ("G", JAN), ("I", JAN),
                        ("D", FEB), ("E", FEB), ("F", FEB), ("J", FEB), ("H", FEB_FIRST_MINUTES)):
         Case.objects.filter(pk=getattr(s, name).pk).update(created_at=when)
+    rollup.rebuild()  # the times above were set past the services
     s.world = world
     s.g01, s.g02 = world.grids
     s.all = Case.objects.filter(community=y)
@@ -357,3 +365,255 @@ def test_period_labels():
     assert period_label("month", dt.date(2025, 3, 1)) == "2025-03"
     assert period_label("quarter", dt.date(2025, 10, 1)) == "2025-Q4"
     assert period_label("year", dt.date(2025, 1, 1)) == "2025"
+
+
+# --- the rollup ---------------------------------------------------------------------------------------
+
+def test_the_set_summed_from_the_rollup_is_the_same(cases):
+    reach = community_reach(cases.world.community.pk)
+    [total] = three_rates(reach)
+    assert total.counts == counts(
+        submitted=9, response_due=6, responded_in_time=4, accepted=7, resolved=4,
+        rated=3, content=2, satisfied=1, basic=1, unsatisfied=1, unrated_closed=1)
+    for by in [(), *DIMENSIONS, ("grid", "month")]:
+        for policy in UNRATED_POLICIES:
+            assert (rows(three_rates(reach, by=by, unrated_policy=policy))
+                    == rows(three_rates_live(cases.all, by=by, unrated_policy=policy))), (by, policy)
+    # Periods that cut months: H came in at 00:30 on 1 February, A..I in mid-January.
+    for start, end in ((dt.date(2025, 2, 1), dt.date(2025, 2, 28)), (dt.date(2025, 1, 15), dt.date(2025, 1, 15)),
+                       (None, dt.date(2025, 1, 31)), (dt.date(2025, 1, 16), None),
+                       (dt.datetime(2025, 1, 15, 12, 0, tzinfo=CHENGDU),
+                        dt.datetime(2025, 2, 1, 0, 45, tzinfo=CHENGDU))):
+        assert (rows(three_rates(reach, by="grid", start=start, end=end))
+                == rows(three_rates_live(cases.all, by="grid", start=start, end=end))), (start, end)
+    assert ids(cases_behind(reach, measure="unrated_closed")) == {cases.F.pk}
+
+
+def rows(result) -> list:
+    return [(row.key, row.labels, row.counts) for row in result]
+
+
+def stored_rollup() -> dict:
+    """The rollup's rows with something counted, by key."""
+    out = {}
+    for row in CaseRollup.objects.values_list(*rollup.KEY_FIELDS, *rollup.COMPONENTS):
+        counts = row[len(rollup.KEY_FIELDS):]
+        if any(counts):
+            out[row[:len(rollup.KEY_FIELDS)]] = counts
+    return out
+
+
+class Clock:
+    """timezone.now for the services: moves forward as the test says."""
+
+    def __init__(self, start):
+        self.moment = start
+
+    def __call__(self):
+        return self.moment
+
+    def advance(self, rng):
+        self.moment += dt.timedelta(minutes=rng.choice((1, 5, 30, 90, 300, 1500, 4000, 12000)))
+
+
+def drive(world, rng, clock, n_cases: int) -> None:
+    """Random case lives through the real services, interleaved, over many months."""
+    y = world.community
+    u = world.users
+    install_default_categories(actor=None, community=y)
+    leaves = list(Category.objects.filter(community=y, parent__isnull=False).order_by("pk"))
+    street_department = Organisation.objects.create(
+        kind=Organisation.Kind.STREET_DEPARTMENT, name="驷马桥街道城市管理科", street=world.street)
+    units = [world.property_company, street_department]
+    z_worker, z_grid = u["z_worker"], world.other_resident.household.grid
+    live: list[Case] = []
+
+    def submit():
+        who = rng.random()
+        if who < 0.15:  # a resident on the web
+            intake = Intake(community=y, channel=Case.Channel.WEB, description="我家楼下的路灯坏了，请修理",
+                            reporter=world.residents[0], place=Case.Place.HOME)
+            actor = u["resident"]
+        elif who < 0.25:  # a grid worker's patrol, sometimes in the other courtyard
+            intake = Intake(community=y, channel=Case.Channel.PATROL, description="巡查发现垃圾堆放",
+                            category=rng.choice(leaves), grid=rng.choice(world.grids))
+            actor = u["grid1"]
+        elif who < 0.32:  # the other community
+            intake = Intake(community=world.other_community, channel=Case.Channel.PATROL,
+                            description="巡查发现井盖松动", grid=z_grid)
+            actor = z_worker
+        else:
+            intake = Intake(community=y, channel=Case.Channel.PHONE, description="居民来电反映电梯故障",
+                            category=rng.choice(leaves + [None]), grid=rng.choice(world.grids),
+                            contact_phone="13912345678")
+            actor = u["worker"]
+        case, _ = case_submit(actor=actor, intake=intake)
+        live.append(case)
+
+    def office(case):
+        return z_worker if case.community_id == world.other_community.pk else u["worker"]
+
+    def move(case):
+        case = Case.objects.get(pk=case.pk)
+        actor, r = office(case), rng.random()
+        if case.status == Case.Status.SUBMITTED:
+            if r < 0.65:
+                category = None
+                if case.community_id == y.pk and (case.category_id is None or rng.random() < 0.3):
+                    category = rng.choice(leaves)  # chosen at acceptance, or changed
+                if case.community_id != y.pk and case.category_id is None:
+                    return  # the other community has no categories: it stays submitted
+                case_accept(actor=actor, case=case, category=category)
+            elif r < 0.8:
+                case_reject(actor=actor, case=case, reason="不属于本社区事务")
+            else:
+                merge(case, actor)
+        elif case.status == Case.Status.ACCEPTED:
+            if rng.random() < 0.25 and case.first_contact_at is None:
+                # Simulated time: the response deadline passed before anybody called.
+                Case.objects.filter(pk=case.pk).update(response_due=clock() - dt.timedelta(hours=1))
+            if r < 0.6:
+                case_dispatch(actor=actor, case=case, unit=rng.choice(units))
+            elif r < 0.75:
+                case_contact(actor=actor, case=case)
+            elif r < 0.85:
+                merge(case, actor)
+        elif case.status in (Case.Status.DISPATCHED, Case.Status.IN_PROGRESS):
+            if r < 0.4:
+                case_resolve(actor=actor, case=case, resolution="已处理完毕")
+            elif r < 0.55 and case.status == Case.Status.DISPATCHED:
+                case_start(actor=actor, case=case)
+            elif r < 0.65:
+                case_transfer(actor=actor, case=case, unit=next(x for x in units if x.pk != case.unit_id),
+                              reason="职责不符")
+            elif r < 0.75 and case.status == Case.Status.DISPATCHED:
+                case_return(actor=actor, case=case, reason="不属于本单位")
+            elif r < 0.85:
+                case_contact(actor=actor, case=case)
+        elif case.status == Case.Status.RESOLVED:
+            rating = rng.choice(Case.Rating.values)
+            if r < 0.35 and case.reporter_id == world.residents[0].pk:
+                case_rate(actor=u["resident"], case=case, rating=rating)
+            elif r < 0.7:
+                case_visit_back(actor=actor, case=case, rating=rating)
+            elif r < 0.8:
+                jobs.run_tick(now=clock() + dt.timedelta(days=8))  # closes it unrated
+
+    def merge(case, actor):
+        masters = [c for c in Case.objects.filter(community_id=case.community_id,
+                                                   status__in=Case.OPEN_STATUSES).exclude(pk=case.pk)]
+        if masters:
+            case_merge(actor=actor, case=case, master=rng.choice(masters))
+
+    for step in range(n_cases * 6):
+        clock.advance(rng)
+        if len(live) < n_cases and (not live or rng.random() < 0.3):
+            submit()
+        else:
+            move(rng.choice(live))
+
+
+CHECK_USERS = ("worker", "grid1", "grid2", "unit_staff", "supervisor", "resident", "z_worker")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_case_lives_sum_from_the_rollup_to_the_live_count(world, seed):
+    rng = random.Random(seed)
+    clock = Clock(dt.datetime(2025, 1, 20, 9, 0, tzinfo=CHENGDU))
+    with mock.patch("django.utils.timezone.now", clock):
+        drive(world, rng, clock, n_cases=40)
+    cases = Case.objects.all()
+    assert cases.count() == 40
+    assert cases.exclude(status=Case.Status.MERGED).values("created_at__month").distinct().count() > 2
+    assert {Case.Status.MERGED, Case.Status.CLOSED, Case.Status.REJECTED} <= set(cases.values_list("status", flat=True))
+    end = clock.moment
+    nows = (end, end + dt.timedelta(hours=3), end + dt.timedelta(days=40))
+    assert rollup.verify() == []
+    incremental = stored_rollup()
+    rollup.rebuild()
+    assert stored_rollup() == incremental
+
+    users = world.users
+    for name in CHECK_USERS:
+        user = users[name]
+        assert set(Case.objects.filter(reach_of(user).case_q()).values_list("pk", flat=True)) == set(
+            selectors.cases_for(user).values_list("pk", flat=True)), name
+    groupings = [(), *DIMENSIONS, ("grid", "month"), ("unit", "category"), ("community", "quarter")]
+    for i, (name, by) in enumerate((n, b) for n in CHECK_USERS for b in groupings):
+        user = users[name]
+        # Every policy and moment for the street supervisor; the others take turns.
+        pairs = ([(p, t) for p in UNRATED_POLICIES for t in nows] if name == "supervisor"
+                 else [(UNRATED_POLICIES[i % 3], nows[i % len(nows)])])
+        for policy, now in pairs:
+            summed = three_rates(reach_of(user), by=by, now=now, unrated_policy=policy)
+            counted = three_rates_live(selectors.cases_for(user), by=by, now=now, unrated_policy=policy)
+            assert rows(summed) == rows(counted), (name, by, policy, now)
+    # Periods: whole months, months cut at both ends, datetimes inside a day, open ends.
+    first = Case.objects.order_by("created_at").first().created_at
+    middle = first + (end - first) / 2
+    periods = [(None, None), (first.date(), end.date()), (middle.date(), None), (None, middle.date()),
+               (middle, end), (middle - dt.timedelta(days=3), middle), (dt.date(2025, 2, 1), dt.date(2025, 3, 31))]
+    for name in ("supervisor", "grid1", "resident"):
+        for start, stop in periods:
+            for by in ((), "month", "grid"):
+                summed = three_rates(reach_of(users[name]), by=by, start=start, end=stop, now=end)
+                counted = three_rates_live(selectors.cases_for(users[name]), by=by, start=start, end=stop, now=end)
+                assert rows(summed) == rows(counted), (name, by, start, stop)
+
+
+def test_verify_reports_a_direct_write_and_rebuild_repairs_it(world):
+    rng = random.Random(7)
+    clock = Clock(dt.datetime(2025, 3, 3, 9, 0, tzinfo=CHENGDU))
+    with mock.patch("django.utils.timezone.now", clock):
+        drive(world, rng, clock, n_cases=12)
+    assert rollup.verify() == []
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("cases_rollup_rebuild", "--verify", stdout=out)
+    assert "matches" in out.getvalue()
+    case = Case.objects.exclude(status=Case.Status.MERGED).filter(rating="").first()
+    Case.objects.filter(pk=case.pk).update(rating=Case.Rating.SATISFIED)  # past the services
+    drift = rollup.verify()
+    assert {(d.component, d.expected - d.stored) for d in drift} == {("rated", 1), ("satisfied", 1)} | (
+        {("unrated_closed", -1)} if case.status == Case.Status.CLOSED else set())
+    assert all(d.key[0] == case.community_id for d in drift)
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("cases_rollup_rebuild", "--verify", "--community", case.community.code, stdout=out)
+    assert exit_status.value.code == 1 and "satisfied: " in out.getvalue()
+    before = stored_rollup()
+    call_command("cases_rollup_rebuild", "--community", case.community.code, stdout=io.StringIO())
+    assert rollup.verify() == [] and stored_rollup() != before
+    with pytest.raises(CommandError):
+        call_command("cases_rollup_rebuild", "--community", "NOPE", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("cases_rollup_rebuild", "--since", "March", stdout=io.StringIO())
+
+
+def test_rebuild_since_a_month_keeps_the_months_before(world):
+    rng = random.Random(11)
+    clock = Clock(dt.datetime(2025, 1, 10, 9, 0, tzinfo=CHENGDU))
+    with mock.patch("django.utils.timezone.now", clock):
+        drive(world, rng, clock, n_cases=15)
+    whole = stored_rollup()
+    months = sorted({key[1] for key in whole})
+    assert len(months) > 1
+    CaseRollup.objects.filter(month__lt=months[1]).update(submitted=F("submitted") + 100)  # marked
+    CaseRollup.objects.filter(month__gte=months[1]).delete()
+    rollup.rebuild(since=months[1])
+    after = stored_rollup()
+    assert {k: v for k, v in after.items() if k[1] >= months[1]} == {
+        k: v for k, v in whole.items() if k[1] >= months[1]}
+    assert all(after[k][0] == v[0] + 100 for k, v in whole.items() if k[1] < months[1])
+
+
+def test_the_demo_history_leaves_the_rollup_right(world):
+    from linli.cases.demo_history import build_case_history
+
+    install_default_categories(actor=None, community=world.community)
+    build_case_history(community=world.community, seed=3, days=40, per_day=8,
+                       end=timezone.make_aware(dt.datetime(2025, 7, 20, 16, 0)))
+    assert CaseRollup.objects.exists() and rollup.verify() == []
+    reach = community_reach(world.community.pk)
+    for by in ((), "month", "top_category"):
+        assert rows(three_rates(reach, by=by)) == rows(three_rates_live(Case.objects.all(), by=by))

@@ -819,7 +819,9 @@ def three_rates(request, group: Literal["community", "grid", "unit", "category"]
     if client is None and not scope_of(request.auth).is_staff:
         raise PermissionDenied(_("The rates are for community staff."))
     start, end = _period(period)
-    cases = _visible_cases(request)
+    # The cases _visible_cases lists, summed from the rollup: a key reads its community's.
+    cases = (rates.community_reach(client.api_key.community_id) if client is not None
+             else rates.reach_of(request.auth))
     total = rates.three_rates(cases, start=start, end=end)[0]
     rows = rates.three_rates(cases, by=group, start=start, end=end)
     return {"group": group, "period": period, "start": _iso(start), "end": _iso(end),

@@ -51,7 +51,7 @@ from linli.community import demo_names
 from linli.community.models import Building, Community, Grid, Household, Organisation, Resident, StaffRole
 from linli.core.models import Event
 
-from . import classify, deadlines
+from . import classify, deadlines, rollup
 from .jobs import ESCALATION_TARGET, REMIND_SHARE, WORKING_STATUSES, visit_back_days
 from .models import Case, Category, Holiday, RoutingRule, TimeLimit, TimeUnit, Urgency
 
@@ -1877,6 +1877,7 @@ def build_case_history(*, community: Community, seed: int, days: int = 730, end:
                 rows.append((at, case.pk, n, actor or (None, "system"), verb, data, case.grid_id))
         rows.sort(key=lambda r: (r[0], r[1], r[2]))
         _insert_events(community, rows)
+        rollup.rebuild(community)  # the cases went in by bulk_create, past workflow.transition
         if progress:
             progress.finish(len(drafts))
     with connection.cursor() as cursor:

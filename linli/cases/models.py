@@ -323,3 +323,39 @@ class CaseCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["community", "day"], name="case_counter_unique")]
+
+
+class CaseRollup(models.Model):
+    """The three rates' counts per community, month of submission (local time) and one
+    dimension's value: a courtyard, a handling unit or a category (``kind``); every case
+    counts once under each kind. The dashboard sums a few rows a month instead of
+    counting every case. See linli.cases.rollup and docs/cases.md.
+
+    Each counter is a time-independent part of one measure; merged cases count
+    nowhere. ``linli.cases.rollup.record`` keeps the rows right in the transaction
+    of every change to a case; ``cases_rollup_rebuild`` recomputes them."""
+
+    class Kind(models.TextChoices):
+        GRID = "grid", "grid"
+        UNIT = "unit", "unit"
+        CATEGORY = "category", "category"
+
+    community = models.ForeignKey("community.Community", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the first day of the local month the cases were submitted in
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.BigIntegerField()  # the courtyard's, unit's or category's id; 0: none
+    submitted = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)  # a response deadline, and the resident contacted
+    responded_in_time = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    rated = models.IntegerField(default=0)
+    satisfied = models.IntegerField(default=0)
+    basic = models.IntegerField(default=0)
+    unsatisfied = models.IntegerField(default=0)
+    unrated_closed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["community", "month", "kind", "value"],
+                                               name="case_rollup_key")]
+        indexes = [models.Index(fields=["kind", "month"], name="case_rollup_kind_month")]

@@ -12,6 +12,14 @@ the cases that were counted. The formulas are written out in docs/cases.md.
 Cases are placed in a period by the time they were submitted (``created_at``,
 in the installation's time zone). Merged duplicates are left out everywhere:
 their master case counts once. A rate with nothing to count is ``None``, not 0.
+
+For a reader (a :class:`Reach`, from :func:`reach_of`), the numbers are summed
+from the rollup (linli.cases.rollup: counts per community, courtyard, unit,
+category and month), plus, counted live from the Case table, the few cases whose
+response fell due since nobody called, the edges of a period that does not
+cover whole months, and the cases the reader sees only as the one who raised or
+typed them in. Any other set of cases (a queryset) is counted live:
+:func:`three_rates_live`, the reference the rollup is tested against.
 """
 
 from __future__ import annotations
@@ -19,19 +27,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncYear
 from django.utils import timezone
 from django.utils.translation import gettext as _, pgettext_lazy
 
 from linli.community.models import Community, Grid, Organisation
+from linli.community.scope import scope_of
 from linli.core.errors import InvalidInput
 
-from .models import Case, Category
+from . import rollup
+from .models import Case, CaseRollup, Category
 
 S = Case.Status
 R = Case.Rating
@@ -230,11 +242,251 @@ class RateRow:
         }
 
 
-def three_rates(cases: QuerySet[Case], *, by: str | Sequence[str] = (), start=None, end=None,
-          now: dt.datetime | None = None, unrated_policy: str | None = None) -> list[RateRow]:
-    """The counts and rates of ``cases`` (already scoped to the reader), grouped by
-    ``by`` (any of DIMENSIONS; none: one total row), for cases submitted in
-    [start, end]. One query for the numbers, one per labelled dimension."""
+@dataclass(frozen=True)
+class Reach:
+    """Whose cases a reader's rates count: the same cases as ``selectors.visible_q``.
+
+    The organisational part (communities of the office, courtyards, handling units,
+    streets) is read from the rollup; the personal part (cases the account raised as
+    a resident or typed in, outside the organisational part) is counted live."""
+
+    communities: frozenset = frozenset()
+    grids: frozenset = frozenset()
+    units: frozenset = frozenset()
+    streets: frozenset = frozenset()
+    user_id: int | None = None
+    resident_id: int | None = None
+
+    def org_q(self) -> Q:
+        """On Case and on CaseRollup alike (the same field names)."""
+        q = Q(pk__in=[])
+        if self.communities:
+            q |= Q(community_id__in=self.communities)
+        if self.grids:
+            q |= Q(grid_id__in=self.grids)
+        if self.units:
+            q |= Q(unit_id__in=self.units)
+        if self.streets:
+            q |= Q(community__street_id__in=self.streets)
+        return q
+
+    def personal_q(self) -> Q | None:
+        q = None
+        if self.resident_id:
+            q = Q(reporter_id=self.resident_id)
+        if self.user_id:
+            q = Q(submitted_by_id=self.user_id) if q is None else q | Q(submitted_by_id=self.user_id)
+        return q
+
+    def case_q(self) -> Q:
+        """The cases counted, for lists and drill-down."""
+        personal = self.personal_q()
+        return self.org_q() if personal is None else self.org_q() | personal
+
+    @property
+    def has_org(self) -> bool:
+        return bool(self.communities or self.grids or self.units or self.streets)
+
+
+def reach_of(user) -> Reach:
+    """The cases ``selectors.cases_for(user)`` lists, as a :class:`Reach`."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Reach()
+    scope = scope_of(user)
+    return Reach(communities=frozenset(scope.office_communities), grids=frozenset(scope.grids),
+                 units=frozenset(scope.organisations), streets=frozenset(scope.streets),
+                 user_id=user.pk, resident_id=scope.resident_id)
+
+
+def community_reach(community_id: int) -> Reach:
+    """All cases of one community (what an API key reads)."""
+    return Reach(communities=frozenset({community_id}))
+
+
+def three_rates(cases: Reach | QuerySet[Case], *, by: str | Sequence[str] = (), start=None, end=None,
+                now: dt.datetime | None = None, unrated_policy: str | None = None) -> list[RateRow]:
+    """The counts and rates of ``cases`` (a reader's :class:`Reach`, or a queryset already
+    scoped to the reader, counted live), grouped by ``by`` (any of DIMENSIONS; none:
+    one total row), for cases submitted in [start, end]."""
+    if not isinstance(cases, Reach):
+        return three_rates_live(cases, by=by, start=start, end=end, now=now, unrated_policy=unrated_policy)
+    by = _check_dimensions(by)
+    if cases.grids or cases.units or sum(d in ROLLUP_KIND for d in by) > 1:
+        # Courtyard or unit scopes, and two of courtyard, unit and category at once, are not
+        # in the rollup (one dimension a row): counted live (small scopes, rare groupings).
+        return three_rates_live(Case.objects.filter(cases.case_q()), by=by, start=start, end=end, now=now,
+                                unrated_policy=unrated_policy)
+    now = now or timezone.now()
+    policy = unrated_policy_setting(unrated_policy)
+    start, end = _bounds(start, end)
+    with _one_snapshot():
+        parts = _rollup_counts(cases, by, start, end, now)
+        if not by:
+            total = parts.get((), dict.fromkeys(COUNTED, 0))
+            return [RateRow(key={}, labels={}, counts=_measures(total, policy))]
+        rows = [RateRow(key=dict(zip(by, key)), labels={}, counts=_measures(counts, policy))
+                for key, counts in parts.items()]
+        _label(rows, by)
+    rows.sort(key=lambda row: tuple(_sort_key(row.key[d], row.labels[d]) for d in by))
+    return rows
+
+
+# What the rollup and the live parts add up: the rollup's components and the pending responses.
+COUNTED = rollup.COMPONENTS + ("pending",)
+# The rollup's kind of row for each dimension it has (community and periods: in every row).
+ROLLUP_KIND = {"grid": "grid", "unit": "unit", "category": "category", "top_category": "category"}
+
+
+def _measures(c: dict, policy: str) -> dict:
+    """The measures from the components, with the unrated policy applied."""
+    unrated = c["unrated_closed"]
+    return {
+        "submitted": c["submitted"],
+        "response_due": c["responded"] + c["pending"],
+        "responded_in_time": c["responded_in_time"],
+        "accepted": c["accepted"],
+        "resolved": c["resolved"],
+        "rated": c["rated"] + (unrated if policy != "exclude" else 0),
+        "satisfied_or_basic": c["satisfied"] + c["basic"] + (unrated if policy == "satisfied" else 0),
+        "satisfied": c["satisfied"],
+        "basic": c["basic"],
+        "unsatisfied": c["unsatisfied"],
+        "unrated_closed": unrated,
+    }
+
+
+@contextmanager
+def _one_snapshot():
+    """On PostgreSQL, read the rollup and the live parts from one snapshot, so that a
+    change committed between two queries is counted once, not twice or never."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def _any_case(start: dt.datetime, end: dt.datetime) -> bool:
+    return start < end and Case.objects.filter(created_at__gte=start, created_at__lt=end).exists()
+
+
+def _split(start, end) -> tuple[tuple | None, list]:
+    """The whole months [lo, hi) the rollup answers for (None: none), and the rest of
+    [start, end) to count live. A month only partly in the period is still read from
+    the rollup when no case at all falls in the part left out (this month, up to today)."""
+    lo = hi = None
+    if start is not None:
+        first = rollup.month_start(start)
+        lo = first if first == start or not _any_case(first, start) else rollup.midnight(
+            rollup.next_month(rollup.month_of(start)))
+    if end is not None:
+        first = rollup.month_start(end)
+        following = rollup.midnight(rollup.next_month(rollup.month_of(end)))
+        hi = end if first == end else (following if not _any_case(end, following) else first)
+    if lo is not None and hi is not None and hi <= lo:
+        return None, [(start, end)]
+    edges = []
+    if start is not None and start < lo:
+        edges.append((start, lo))
+    if end is not None and hi < end:
+        edges.append((hi, end))
+    return (lo, hi), edges
+
+
+def _range_q(start, end) -> Q:
+    q = Q()
+    if start is not None:
+        q &= Q(created_at__gte=start)
+    if end is not None:
+        q &= Q(created_at__lt=end)
+    return q
+
+
+def _rollup_counts(reach: Reach, by, start, end, now) -> dict[tuple, dict]:
+    months, edges = _split(start, end)
+    parts: dict[tuple, dict] = {}
+
+    def add(key, values):
+        counts = parts.setdefault(key, dict.fromkeys(COUNTED, 0))
+        for name, value in values.items():
+            counts[name] += value or 0
+
+    def grouped(qs, dimension, aggregates):
+        if not by:
+            yield (), qs.aggregate(**aggregates)
+            return
+        for values in (qs.annotate(**{f"d_{d}": dimension(d) for d in by})
+                       .values(*(f"d_{d}" for d in by)).annotate(**aggregates).order_by()):
+            yield tuple(_period_key(values[f"d_{d}"]) if d in PERIODS else values[f"d_{d}"] for d in by), values
+
+    components = {f"n_{name}": name for name in rollup.COMPONENTS}
+    if months is not None and reach.has_org:
+        lo, hi = months
+        kind = next((ROLLUP_KIND[d] for d in by if d in ROLLUP_KIND), "grid")
+        stored = CaseRollup.objects.filter(reach.org_q(), kind=kind)
+        if lo is not None:
+            stored = stored.filter(month__gte=rollup.month_of(lo))
+        if hi is not None:
+            stored = stored.filter(month__lt=rollup.month_of(hi))
+        found = list(grouped(stored, _rollup_dimension, {n: Sum(c) for n, c in components.items()}))
+        position = next((i for i, d in enumerate(by) if d in ROLLUP_KIND), None)
+        tops = {}
+        if position is not None and by[position] == "top_category":
+            ids = {key[position] for key, _ in found}
+            tops = {pk: parent or pk for pk, parent in Category.objects.filter(pk__in=ids)
+                    .values_list("pk", "parent_id")}
+        for key, values in found:
+            if position is not None:
+                value = key[position] or None  # 0: no courtyard, unit or category
+                value = tops.get(value, value) if tops else value
+                key = key[:position] + (value,) + key[position + 1:]
+            add(key, {c: values[n] for n, c in components.items()})
+        # The live part: responses fallen due by now with nobody called yet (a partial index).
+        pending = (Case.objects.filter(reach.org_q()).filter(_range_q(lo, hi))
+                   .filter(response_due__isnull=False, first_contact_at__isnull=True, response_due__lte=now)
+                   .exclude(status=S.MERGED).order_by())
+        for key, values in grouped(pending, _dimension_expression, {"n_pending": Count("pk")}):
+            add(key, {"pending": values["n_pending"]})
+    live = None
+    if edges and reach.has_org:
+        in_edges = Q(pk__in=[])
+        for a, b in edges:
+            in_edges |= _range_q(a, b)
+        live = reach.org_q() & in_edges
+    personal = reach.personal_q()
+    if personal is not None:
+        mine = personal & ~reach.org_q() & _range_q(start, end)
+        live = mine if live is None else live | mine
+    if live is not None:
+        counted = {f"n_{name}": Count("pk", filter=rollup.component_q(name)) if name != "submitted"
+                   else Count("pk") for name in rollup.COMPONENTS}
+        counted["n_pending"] = Count("pk", filter=Q(response_due__isnull=False, first_contact_at__isnull=True,
+                                                    response_due__lte=now))
+        cases = Case.objects.filter(live).exclude(status=S.MERGED).order_by()
+        for key, values in grouped(cases, _dimension_expression, counted):
+            add(key, {name: values[f"n_{name}"] for name in COUNTED})
+    return parts
+
+
+def _rollup_dimension(name: str):
+    return {
+        "community": F("community_id"),
+        "grid": F("value"),
+        "unit": F("value"),
+        "category": F("value"),
+        "top_category": F("value"),  # grouped by category, then by its parent (in Python)
+        "month": F("month"),
+        "quarter": TruncQuarter("month"),
+        "year": TruncYear("month"),
+    }[name]
+
+
+def three_rates_live(cases: QuerySet[Case], *, by: str | Sequence[str] = (), start=None, end=None,
+                     now: dt.datetime | None = None, unrated_policy: str | None = None) -> list[RateRow]:
+    """:func:`three_rates` counted from the Case table: one query for the numbers, one
+    per labelled dimension. For any set of cases; the reference for the rollup."""
     by = _check_dimensions(by)
     now = now or timezone.now()
     policy = unrated_policy_setting(unrated_policy)
@@ -279,7 +531,7 @@ def _label(rows: list[RateRow], by: Sequence[str]) -> None:
             row.labels[name] = none if value is None else names.get(value, str(value))
 
 
-def ranking(cases: QuerySet[Case], *, by: str, rate: str, start=None, end=None,
+def ranking(cases: Reach | QuerySet[Case], *, by: str, rate: str, start=None, end=None,
             now: dt.datetime | None = None, unrated_policy: str | None = None) -> list[RateRow]:
     """Groups sorted by one rate, best first, with their case counts. Equal rates share
     a rank (1, 2, 2, 4); groups with nothing to count come last, without a rank."""
@@ -323,10 +575,13 @@ def _key_filter(key: dict) -> Q:
     return q
 
 
-def cases_behind(cases: QuerySet[Case], *, measure: str, key: dict | None = None, start=None, end=None,
-                 now: dt.datetime | None = None, unrated_policy: str | None = None) -> QuerySet[Case]:
+def cases_behind(cases: Reach | QuerySet[Case], *, measure: str, key: dict | None = None, start=None,
+                 end=None, now: dt.datetime | None = None, unrated_policy: str | None = None) -> QuerySet[Case]:
     """The cases counted in one number: ``measure`` (one of MEASURES, or a rate's name for
-    its denominator) within the group ``key`` of a :class:`RateRow`."""
+    its denominator) within the group ``key`` of a :class:`RateRow`. Counted live: a
+    page of them is quick to list, and the filter is the definition itself."""
+    if isinstance(cases, Reach):
+        cases = Case.objects.filter(cases.case_q())
     if measure in RATES:
         measure = RATES[measure][1]
     if measure not in MEASURES:

@@ -16,7 +16,7 @@ from linli.core import events
 from linli.core.errors import InvalidInput, PermissionDenied
 from linli.core.validators import validate_phone
 
-from . import classify, deadlines
+from . import classify, deadlines, rollup
 from .models import Case, CaseCounter, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
 from .workflow import transition
 
@@ -198,6 +198,7 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         case.needs_triage = not confident
     case.number = _next_number(intake.community, now)
     case.save()
+    rollup.record(None, case)
     if idempotency:
         IdempotencyKey.objects.create(scope=idempotency[0], key=idempotency[1], case=case,
                                       request_hash=request_hash)

@@ -681,7 +681,7 @@ def staff_move(request, number, move):
         # Someone else moved it first, or this account may not: say which, change nothing.
         if not actor_may(user, case, MOVES[move].who):
             return core_views.forbidden(request)
-        messages.error(request, _("This case is %(status)s now: it cannot be %(move)s.") % {
+        messages.error(request, _("This case is %(status)s now; the step “%(move)s” is not possible.") % {
             "status": case.get_status_display(), "move": MOVES[move].label})
         return redirect("cases:staff_detail", number=case.number)
     kwargs = {"case": case}
@@ -807,7 +807,7 @@ def rates_dashboard(request):
     if form.is_valid():
         start, end = form.period()
         by, rate = form.cleaned_data["by"], form.cleaned_data["rate"]
-        cases = selectors.cases_for(request.user)
+        cases = rates.reach_of(request.user)  # the cases_for(user) cases, summed from the rollup
         now = timezone.now()
         total = rates.three_rates(cases, start=start, end=end, now=now)[0]
         monthly = rates.three_rates(cases, by="month", start=start, end=end, now=now)
@@ -859,7 +859,7 @@ def rates_export(request, fmt):
                                         "field": "end"}), status=400, content_type="application/json")
     start, end = form.period()
     by = form.cleaned_data["by"]
-    rows = rates.three_rates(selectors.cases_for(request.user), by=by, start=start, end=end)
+    rows = rates.three_rates(rates.reach_of(request.user), by=by, start=start, end=end)
     name = f"three-rates-{by}-{start:%Y%m}-{end:%Y%m}"
     if fmt == "csv":
         response = HttpResponse(rates.rates_csv(rows, by=by).encode("utf-8-sig"),

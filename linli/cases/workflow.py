@@ -8,8 +8,8 @@
                                                                                       closed
 
 Every transition is checked here (from-state and actor), changes the case,
-and writes one event in the same transaction. Views, the API, Open311 and
-jobs all call :func:`transition`.
+keeps the three rates' rollup right and writes one event in the same
+transaction. Views, the API, Open311 and jobs all call :func:`transition`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from linli.community.scope import scope_of
 from linli.core import events
 from linli.core.errors import InvalidInput, PermissionDenied
 
+from . import rollup
 from .models import Case
 
 S = Case.Status
@@ -103,16 +104,18 @@ def transition(case: Case, move_name: str, *, actor, apply=None, data: dict | No
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status not in move.sources:
         raise IllegalTransition(
-            _("This case is %(status)s: it cannot be %(move)s now.")
+            _("This case is %(status)s; the step “%(move)s” is not possible now.")
             % {"status": case.get_status_display(), "move": move.label}
         )
     if not actor_may(actor, case, move.who):
         raise PermissionDenied(_("You may not do this with this case."))
     now = timezone.now()
     before = case.status
+    counted = rollup.snapshot(case)  # the three rates' counts as they were, for the rollup
     target = apply(case, now) if apply else None
     case.status = target or move.target or case.status
     case.save()
+    rollup.record(counted, case)
     events.record(
         actor=actor, verb=f"case.{move_name}", target=case, community=case.community, grid=case.grid,
         data={"from": before, "to": case.status, "number": case.number, **(data or {})},
