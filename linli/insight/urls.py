@@ -2,6 +2,10 @@
 
 from django.urls import path
 
+from . import views
+
 app_name = "insight"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("reply-check", views.reply_check, name="reply_check"),
+]

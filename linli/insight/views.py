@@ -1,0 +1,49 @@
+"""Endpoints of linli.insight for the staff console.
+
+The reply check answers the worker's "Check my reply" button on a case page: the draft is
+scored against the case's description by `linli.insight.replies.assess`, with the case's
+resolution deadline as the due time. Nothing is stored; only staff who may see the case get
+an answer (others get the same 404 as for a case that does not exist).
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from linli.cases import selectors
+from linli.community.views import staff_page
+from linli.core.errors import NotFound
+
+from .replies import assess
+
+CONSOLE = "community.use_console"
+MAX_DRAFT = 4000  # the length of a case's resolution field
+
+
+def _error(status: int, code: str, message, field: str | None) -> JsonResponse:
+    return JsonResponse({"code": code, "message": str(message), "field": field}, status=status)
+
+
+@staff_page(CONSOLE)
+@require_POST
+def reply_check(request):
+    """POST case=<case number>, draft=<text> -> {scores, missing, ...} or {code, message, field}."""
+    number = (request.POST.get("case") or "").strip()
+    draft = (request.POST.get("draft") or "").strip()
+    if not number:
+        return _error(400, "required", _("Say which case the reply is for."), "case")
+    try:
+        case = selectors.case_get(request.user, number)
+    except NotFound:
+        return _error(404, "not_found", _("There is no such case, or you may not see it."), "case")
+    if not draft:
+        return _error(400, "required", _("Write the reply first, then check it."), "draft")
+    if len(draft) > MAX_DRAFT:
+        return _error(400, "too_long", _("The reply is longer than %(max)d characters.") % {"max": MAX_DRAFT},
+                      "draft")
+    result = assess("", case.description, draft, received_at=case.created_at, now=timezone.now(),
+                    response_due=case.resolve_due)
+    return JsonResponse(result.as_dict())
