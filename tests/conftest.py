@@ -20,6 +20,14 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_classifier_cache():
+    """Each test's database is new: forget which classifier versions were active."""
+    from linli.insight import intake
+
+    intake.clear_cache()
+
+
 @pytest.fixture
 def world(db) -> World:
     """Y community (grids G01, G02; two buildings each; 8 households; 12 residents),

@@ -39,7 +39,14 @@ def keyword_classifier(text: str, categories: Iterable) -> Suggestion | None:
     return Suggestion(best, round(confidence, 3), "keywords")
 
 
-CLASSIFIERS: list[Callable[[str, Iterable], Suggestion | None]] = [keyword_classifier]
+def learned_classifier(text: str, categories: Iterable) -> Suggestion | None:
+    """The community's active learned model (linli.insight), where one has been trained."""
+    from linli.insight.intake import learned_suggestion  # lazy: cases must not import insight at load time
+
+    return learned_suggestion(text, categories)
+
+
+CLASSIFIERS: list[Callable[[str, Iterable], Suggestion | None]] = [learned_classifier, keyword_classifier]
 
 
 def suggest(text: str, categories) -> Suggestion | None:

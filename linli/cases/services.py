@@ -176,7 +176,7 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
     elif intake.place == Case.Place.HOME and intake.reporter is not None:
         intake.household = intake.reporter.household
         intake.grid = intake.household.grid
-    categories = Category.objects.filter(community=intake.community, active=True).only("code", "keywords")
+    categories = Category.objects.filter(community=intake.community, active=True).only("community_id", "code", "name_zh", "keywords")
     suggestion = classify.suggest(intake.description, categories)
     case = Case(
         community=intake.community, channel=intake.channel, urgency=intake.urgency,

@@ -36,6 +36,8 @@ JOBS: list[Job] = [
     Job("notify.dispatch", 10, "linli.notify.jobs.dispatch"),
     Job("notify.webhooks", 15, "linli.notify.jobs.deliver_webhooks"),
     Job("notify.email", 30, "linli.notify.jobs.send_emails"),
+    # The learned classifier: retrain on staff-confirmed categories; promoted only when not worse.
+    Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"),
 ]
 
 

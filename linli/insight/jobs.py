@@ -1,0 +1,53 @@
+"""The periodic retraining job: staff corrections become a better model, never a worse one.
+
+``retrain_all`` is the job declared in linli.core.jobs (no arguments, like every job);
+``retrain(community_id)`` does one community. Safe to run twice or in two workers: a
+community is skipped when a version trained on exactly the same cases already exists
+(the training data's sha256 is stored on each version), and a race between two workers
+ends at the version number's unique constraint, with the loser skipping.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import IntegrityError
+
+from linli.cases.models import Case
+from linli.community.models import Community
+
+from . import services
+from .models import ClassifierVersion
+
+log = logging.getLogger(__name__)
+
+
+def retrain(community_id: int) -> dict:
+    """Train a candidate on the community's confirmed cases and promote it if not worse."""
+    community = Community.objects.get(pk=community_id)
+    train, _validation = services.training_split(community)
+    if len(train) < services.MIN_TRAINING_CASES or len({code for _m, code in train}) < 2:
+        return {"trained": 0, "skipped": "too_few_cases"}
+    if ClassifierVersion.objects.filter(community=community,
+                                        data_sha256=services.training_data_hash(community)).exists():
+        return {"trained": 0, "skipped": "unchanged"}
+    try:
+        version = services.classifier_train_from_cases(actor=None, community=community)
+    except IntegrityError:
+        log.info("community %s: another worker stored this version first", community.code)
+        return {"trained": 0, "skipped": "concurrent"}
+    promoted = services.classifier_promote(actor=None, version=version)
+    return {"trained": 1, "promoted": int(promoted), "number": version.number}
+
+
+def retrain_all() -> dict:
+    """The job: every community with confirmed cases."""
+    totals = {"communities": 0, "trained": 0, "promoted": 0}
+    ids = (Case.objects.filter(category__isnull=False, needs_triage=False)
+           .values_list("community_id", flat=True).distinct().order_by("community_id"))
+    for community_id in ids:
+        result = retrain(community_id)
+        totals["communities"] += 1
+        totals["trained"] += result.get("trained", 0)
+        totals["promoted"] += result.get("promoted", 0)
+    return totals

@@ -1,0 +1,278 @@
+"""The learned request classifier: the `linli classify` contract, bad input, versions and promotion."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone, translation
+
+from linli.cases.models import Case, Category
+from linli.core.errors import InvalidInput
+from linli.core.models import Event
+from linli.insight import intake, jobs, services, textclf
+from linli.insight.models import ClassifierVersion
+
+REAL_TRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "complaints" / "train.csv"
+
+TOPICS = {
+    "物业": (["电梯", "物业费", "保安", "门禁", "漏水"], ["电梯又坏了", "物业不管", "楼道灯不亮", "维修基金"]),
+    "环境": (["垃圾", "噪音", "油烟", "污水", "粉尘"], ["垃圾没人清运", "夜里噪音扰民", "河水发臭", "工地扬尘"]),
+    "交通": (["停车", "公交", "红绿灯", "路口", "占道"], ["乱停车堵路", "公交班次太少", "路口没有红绿灯", "货车超速"]),
+}
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are matched in English; the zh_Hans catalogue translates them in real use."""
+    with translation.override("en"):
+        yield
+
+
+def _messages(n_per_label: int, seed: int = 1) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    rows = []
+    for label, (words, phrases) in TOPICS.items():
+        for i in range(n_per_label):
+            title = f"{rng.choice(['关于', '反映', '投诉', ''])}{rng.choice(words)}{rng.choice(['问题', '的情况', ''])}"
+            body = "" if i % 3 == 0 else f"我们小区{rng.choice(phrases)}，{rng.choice(phrases)}，希望尽快处理{rng.choice(words)}。"
+            rows.append((title, body, label))
+    rng.shuffle(rows)
+    return rows
+
+
+def _write(path: Path, header, rows, encoding="utf-8") -> Path:
+    with open(path, "w", encoding=encoding, newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def train_csv(tmp_path) -> Path:
+    return _write(tmp_path / "train.csv", ["title", "text", "label"], _messages(20))
+
+
+@pytest.fixture
+def model_file(tmp_path, train_csv) -> Path:
+    out = tmp_path / "model.npz"
+    call_command("classify", "train", "--csv", str(train_csv), "--out", str(out))
+    return out
+
+
+def test_train_predict_evaluate_round_trip_keeps_every_column(tmp_path, model_file, capsys):
+    rows = [("9", "电梯坏了三天", "物业一直不来修电梯", "2024-03-01 09:30"),
+            ("10", "小区门口乱停车", "", "2024-03-02 10:00"),  # a title alone
+            ("11", "垃圾堆在楼下", "垃圾没人清运，夏天很臭", "2024-03-02 11:00")]
+    source = _write(tmp_path / "in.csv", ["id", "title", "text", "created_at"], rows)
+    out = tmp_path / "out.csv"
+    call_command("classify", "predict", "--csv", str(source), "--model", str(model_file), "--out", str(out))
+    with open(out, encoding="utf-8", newline="") as f:
+        result = list(csv.DictReader(f))
+    assert [r["id"] for r in result] == ["9", "10", "11"]
+    assert list(result[0]) == ["id", "title", "text", "created_at", "predicted", "confidence"]
+    assert result[1]["created_at"] == "2024-03-02 10:00" and result[1]["text"] == ""
+    assert [r["predicted"] for r in result] == ["物业", "交通", "环境"]
+    assert all(0.34 < float(r["confidence"]) <= 1.0 for r in result)
+
+    labelled = _write(tmp_path / "eval.csv", ["title", "text", "label"], _messages(6, seed=2))
+    capsys.readouterr()
+    call_command("classify", "evaluate", "--csv", str(labelled), "--model", str(model_file))
+    report = capsys.readouterr().out
+    assert "Accuracy: 1.0000" in report and "Macro-F1: 1.0000" in report
+    assert "Confusion matrix" in report and "交通" in report
+
+
+def test_titles_only_training_and_prediction_work(tmp_path):
+    rows = [(t, "", label) for t, _b, label in _messages(15, seed=3)]
+    model = textclf.train([(t, b) for t, b, _l in rows], [label for _t, _b, label in rows])
+    labels, confidence = model.predict([("电梯坏了", ""), ("公交太少", "")])
+    assert labels == ["物业", "交通"]
+    assert model.meta["cv"]["folds"] == 5 and model.meta["trained_on"] == 45
+
+
+def test_artifact_is_not_pickle_and_round_trips(model_file):
+    raw = model_file.read_bytes()
+    assert raw[:2] == b"PK"  # a zip of .npy arrays, read with allow_pickle=False
+    model = textclf.TextClassifier.from_bytes(raw)
+    assert model.labels == sorted(TOPICS)
+    assert model.meta["data_sha256"] and 0.099 < model.temperature < 10.01
+    with pytest.raises(InvalidInput):
+        textclf.TextClassifier.from_bytes(b"not a model")
+
+
+def test_gbk_export_is_read(tmp_path):
+    gbk = _write(tmp_path / "gbk.csv", ["title", "text", "label"], _messages(20), encoding="gbk")
+    out = tmp_path / "m.npz"
+    call_command("classify", "train", "--csv", str(gbk), "--out", str(out))
+    assert textclf.load(out).labels == sorted(TOPICS)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("title,label\n电梯坏了,物业\n".encode(), "lacks the column(s) text"),
+    (b"", "is empty"),
+    ("title,text,label\n".encode(), "has a header but no rows"),
+    ("title,text,label\n电梯坏了,,\n噪音,,\n".encode(), "has no rows with a label"),
+    (b"title,text,label\n\x80\xff\xfe\x81,x,y\n", "neither UTF-8 nor GBK"),
+    ("title,text,label,created_at\n电梯,,物业,13/02/2024\n噪音,,环境,02/13/2024\n".encode(), "mixes day/month"),
+])
+def test_bad_training_files_are_refused_and_nothing_is_written(tmp_path, content, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    out = tmp_path / "never.npz"
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call_command("classify", "train", "--csv", str(bad), "--out", str(out))
+    assert not out.exists()
+
+
+def test_evaluate_names_labels_the_model_does_not_know(tmp_path, model_file):
+    labelled = _write(tmp_path / "eval.csv", ["title", "text", "label"], [("电梯坏了", "", "物业"), ("学校", "", "教育")])
+    with pytest.raises(CommandError, match="labels the model does not know: 教育"):
+        call_command("classify", "evaluate", "--csv", str(labelled), "--model", str(model_file))
+
+
+def test_predict_without_model_needs_an_active_version(db, tmp_path, train_csv):
+    out = tmp_path / "out.csv"
+    with pytest.raises(CommandError, match="no active classifier version"):
+        call_command("classify", "predict", "--csv", str(train_csv), "--out", str(out))
+    assert not out.exists()
+    with pytest.raises(CommandError, match="not a request classifier model"):
+        call_command("classify", "predict", "--csv", str(train_csv), "--model", str(train_csv), "--out", str(out))
+    call_command("classify", "train", "--csv", str(train_csv))  # stored as the active installation-wide version
+    call_command("classify", "predict", "--csv", str(train_csv), "--out", str(out))
+    assert out.exists()
+    version = ClassifierVersion.objects.get()
+    assert (version.community, version.number, version.status) == (None, 1, "active")
+    assert Event.objects.filter(verb="classifier.promoted", target_id=str(version.pk)).exists()
+
+
+# --- versions trained from a community's confirmed cases -------------------------------------------
+
+def _categories(community) -> dict[str, Category]:
+    codes = {"物业": "property", "环境": "environment", "交通": "traffic"}
+    return {label: Category.objects.create(community=community, code=code, name_zh=label, name_en=code)
+            for label, code in codes.items()}
+
+
+def _cases(community, categories, rows, *, start=0, triage_every=0) -> None:
+    now = timezone.now()
+    for i, (title, body, label) in enumerate(rows, start=start):
+        Case.objects.create(community=community, number=f"{community.code}-T-{i:05d}", channel=Case.Channel.WEB,
+                            description=f"{title}。{body}", category=categories[label],
+                            needs_triage=bool(triage_every and i % triage_every == 0),
+                            created_at=now - dt.timedelta(minutes=i))
+
+
+def test_training_from_cases_promotes_only_when_not_worse(world):
+    intake.clear_cache()
+    y = world.community
+    categories = _categories(y)
+    _cases(y, categories, _messages(20), triage_every=7)
+    admin = world.users["admin"]
+
+    first = services.classifier_train_from_cases(actor=admin, community=y)
+    confirmed = Case.objects.filter(community=y, needs_triage=False).count()
+    validation = sum(services.in_validation_split(pk) for pk in
+                     Case.objects.filter(community=y, needs_triage=False).values_list("pk", flat=True))
+    assert first.status == "candidate" and first.trained_on == confirmed - validation
+    assert services.classifier_promote(actor=admin, version=first) is True
+    first.refresh_from_db()
+    assert first.status == "active"
+
+    suggestion = intake.learned_suggestion("电梯坏了一个星期，物业不管", list(categories.values()))
+    assert suggestion.category_id == categories["物业"].pk and suggestion.source == "model v1"
+    assert intake.learned_suggestion("电梯坏了", [categories["环境"]]) is None  # label not offered
+
+    # A worse model (labels shuffled) is compared on the fixed validation split and retired.
+    train, _validation = services.training_split(y)
+    shuffled = [code for _m, code in train]
+    random.Random(5).shuffle(shuffled)
+    worse = services.classifier_store(actor=admin, model=textclf.train([m for m, _c in train], shuffled),
+                                      community=y, source="test")
+    assert services.classifier_promote(actor=admin, version=worse) is False
+    worse.refresh_from_db()
+    first.refresh_from_db()
+    assert (worse.status, first.status) == ("retired", "active")
+    assert worse.metrics["promotion"]["active_macro_f1"] > worse.metrics["promotion"]["macro_f1"]
+    assert Event.objects.filter(verb="classifier.rejected", target_id=str(worse.pk)).exists()
+    with pytest.raises(InvalidInput):
+        services.classifier_promote(actor=admin, version=worse)
+
+
+def test_retrain_job_is_safe_to_run_twice(world):
+    y = world.community
+    categories = _categories(y)
+    _cases(y, categories, _messages(12))
+    assert jobs.retrain(y.pk)["trained"] == 1
+    assert jobs.retrain(y.pk) == {"trained": 0, "skipped": "unchanged"}
+    _cases(y, categories, _messages(3, seed=9), start=100)  # staff confirmed more cases
+    result = jobs.retrain(y.pk)
+    assert result["trained"] == 1 and result["number"] == 2
+    assert ClassifierVersion.objects.filter(community=y, status="active").count() == 1
+    assert jobs.retrain_all() == {"communities": 1, "trained": 0, "promoted": 0}
+
+
+def test_too_few_confirmed_cases_is_a_clear_error(world):
+    y = world.community
+    categories = _categories(y)
+    _cases(y, categories, _messages(2))
+    with pytest.raises(InvalidInput, match="Not enough confirmed cases"):
+        services.classifier_train_from_cases(actor=None, community=y)
+    assert not ClassifierVersion.objects.exists()
+
+
+def test_intake_cache_rechecks_the_active_version(world, monkeypatch):
+    intake.clear_cache()
+    y = world.community
+    categories = _categories(y)
+    assert intake.learned_suggestion("电梯坏了", list(categories.values())) is None
+    _cases(y, categories, _messages(12))
+    jobs.retrain(y.pk)
+    # Within RECHECK_SECONDS the cached "no active version" answer stands; after it, the new one is used.
+    assert intake.learned_suggestion("电梯坏了", list(categories.values())) is None
+    monkeypatch.setattr(intake, "RECHECK_SECONDS", 0)
+    assert intake.learned_suggestion("电梯坏了", list(categories.values())).category_id == categories["物业"].pk
+
+
+@pytest.mark.skipif(not REAL_TRAIN.exists(), reason="../shared/data/complaints/train.csv is absent")
+def test_real_messages_two_fold_macro_f1_floor():
+    from sklearn.model_selection import StratifiedKFold
+
+    table = textclf.read_messages(REAL_TRAIN, need_label=True)
+    rows = table.labelled_rows()
+    names = sorted({row[table.label] for row in rows})
+    y = np.array([names.index(row[table.label]) for row in rows])
+    terms = textclf.features.corpus_terms(table.messages(rows))
+    splits = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
+    scores = textclf.model.out_of_fold_scores(terms, y, len(names), splits)
+    metrics = textclf.classification_metrics([names[i] for i in y], [names[i] for i in scores.argmax(1)], names)
+    assert metrics["macro_f1"] > 0.85
+
+
+def test_intake_uses_the_active_model_and_falls_back_to_keywords(world):
+    """Through case_submit: the learned model suggests; where none is active, the keyword rules do."""
+    from linli.cases.services import Intake, case_submit
+
+    y = world.community
+    categories = _categories(y)
+    Category.objects.filter(pk=categories["物业"].pk).update(keywords="电梯")
+    intake_args = dict(community=y, channel=Case.Channel.API, description="电梯坏了一个星期，物业不管",
+                       contact_phone="13912345678")
+    case, _ = case_submit(actor=None, intake=Intake(**intake_args))
+    assert (case.suggested_category_id, case.suggestion_source) == (categories["物业"].pk, "keywords")
+    _cases(y, categories, _messages(12))
+    jobs.retrain(y.pk)
+    intake.clear_cache()
+    case, _ = case_submit(actor=None, intake=Intake(**intake_args))
+    assert (case.suggested_category_id, case.suggestion_source) == (categories["物业"].pk, "model v1")
+    # Deleted while still remembered as active (and its model evicted): intake falls back, no error.
+    ClassifierVersion.objects.all().delete()
+    intake._models.clear()
+    case, _ = case_submit(actor=None, intake=Intake(**intake_args))
+    assert case.suggestion_source == "keywords"
