@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import views, views_map
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,4 +19,5 @@ urlpatterns = [
     path("console/events/", views.event_list, name="event_list"),
     path("console/street/", views.street_overview, name="street_overview"),
     path("console/import/", include("linli.community.urls_import")),
+    path("map/<str:code>.json", views_map.community_map, name="community_map"),
 ]
