@@ -155,3 +155,22 @@ def test_the_staff_intake_form_shows_the_map_of_its_community(transactional_db, 
         shot(page, "map-06-staff-intake")
     finally:
         context.close()
+
+
+def test_use_my_location_moves_the_marker_and_names_the_courtyard(transactional_db, live_server, mapped,  # noqa: F811
+                                                                  browser, media):
+    """One geolocation request (cases.js's), and the map follows the fields it fills."""
+    grid = mapped.grids[1]
+    context, page = new_page(browser, **PHONE, geolocation={"latitude": grid.latitude, "longitude": grid.longitude},
+                             permissions=["geolocation"])
+    try:
+        sign_in(page, live_server.url, "resident")
+        page.goto(f"{live_server.url}/cases/new/")
+        page.check("#id_place_2")
+        page.locator(".place-map .map-label.yard span").first.wait_for()
+        page.click("button.locate")
+        page.locator(".place-map img.leaflet-marker-icon").wait_for()
+        assert page.locator(".map-status").inner_text() == f"Courtyard: {grid.name}"
+        assert float(page.input_value("#id_latitude")) == pytest.approx(grid.latitude, abs=1e-6)
+    finally:
+        context.close()

@@ -44,6 +44,8 @@
       navigator.geolocation.getCurrentPosition(function (position) {
         byName(form, "latitude").value = position.coords.latitude.toFixed(6);
         byName(form, "longitude").value = position.coords.longitude.toFixed(6);
+        // The map (map.js), where shown, follows the fields.
+        byName(form, "latitude").dispatchEvent(new Event("change", { bubbles: true }));
         status.textContent = "";
       }, function () {
         status.textContent = locate.getAttribute("data-failed");

@@ -356,6 +356,8 @@
       var point = fieldPoint();
       placeMarker(point);
       describe(point);
+      // Typed or located out of view (say, "Use my location"): bring the point into view.
+      if (point && state.map && !state.map.getBounds().contains(point)) { state.map.panTo(point); }
     }
 
     function failed() {
@@ -419,17 +421,7 @@
     latField.addEventListener("change", fromFields);
     lonField.addEventListener("change", fromFields);
 
-    // "Use my location" (cases.js fills the fields) also moves the marker.
-    var locate = form.querySelector("button.locate");
-    if (locate && navigator.geolocation) {
-      locate.addEventListener("click", function () {
-        navigator.geolocation.getCurrentPosition(function (position) {
-          setPoint(position.coords.latitude, position.coords.longitude);
-          if (state.map) { state.map.setView([position.coords.latitude, position.coords.longitude], 17); }
-        }, function () { /* cases.js says it could not be found */ },
-        { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
-      });
-    }
+    // "Use my location" is cases.js's: it fills the fields and fires "change", handled above.
 
     // Outside the community: say so now rather than after a round trip.
     form.addEventListener("submit", function (event) {
