@@ -182,3 +182,5 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     fields = ("community", "filename", "sha256", "status", "summary", "errors", "created_by",
               "created_at", "applied_at")
     readonly_fields = fields
+
+from . import admin_needs  # noqa: E402,F401  (the need tree's admin screens)

@@ -350,3 +350,117 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.filename} ({self.get_status_display()})"
+
+
+class NeedCategory(models.Model):
+    """One node of a community's need-tag tree (the paper's 五大类11小类): a category
+    (service, culture, environment, space, industry) or one of its subcategories.
+
+    Households are tagged with subcategories only. The default tree is installed by
+    ``linli.community.needs.needs_install_defaults``; admins rename, reorder, add or
+    deactivate nodes per community in the Django admin. The derivation rules name
+    subcategories by ``code``, so a renamed node keeps its rules.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="need_categories")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        verbose_name=_("parent category"),
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("need category")
+        verbose_name_plural = _("need categories")
+        ordering = ["community_id", "position", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "code"], name="need_category_code_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    def clean(self):
+        """Two levels, within one community (what the admin form checks)."""
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is not None:
+            if self.parent.community_id != self.community_id:
+                raise ValidationError({"parent": _("The parent category belongs to another community.")})
+            if self.parent.parent_id is not None or self.parent_id == self.pk:
+                raise ValidationError({"parent": _("Choose a top-level category as the parent.")})
+
+
+class HouseholdNeed(models.Model):
+    """A need tag on a household: which subcategory, where it came from, and why.
+
+    The reason is personal data (an age, a case's words) and is sealed; the
+    evidence is a reference without personal data (a case number, a rule code).
+    Derived tags are ``suggested`` until staff confirm or dismiss them; the
+    recomputation never touches a confirmed or dismissed tag's status.
+    """
+
+    class Source(models.TextChoices):
+        CASE = "case", _("a case")
+        SERVICE = "service", _("service use")
+        REGISTRY = "registry", _("registry facts")
+        STAFF = "staff", _("staff")
+
+    class Status(models.TextChoices):
+        SUGGESTED = "suggested", _("suggested")
+        CONFIRMED = "confirmed", _("confirmed")
+        DISMISSED = "dismissed", _("dismissed")
+
+    ACTIVE_STATUSES = (Status.SUGGESTED, Status.CONFIRMED)
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="needs")
+    category = models.ForeignKey(
+        NeedCategory, on_delete=models.PROTECT, related_name="household_needs", verbose_name=_("need"),
+    )
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    reason = ProtectedField(_("reason"), kind="text")
+    evidence = models.CharField(_("evidence"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SUGGESTED)
+    assigned_at = models.DateTimeField(_("assigned at"))
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("decided by"),
+    )
+    # Why staff confirmed or dismissed it: free text, so sealed like the reason.
+    decision_reason = ProtectedField(_("reason for the decision"), kind="text")
+    last_seen_at = models.DateTimeField(_("last derived at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("household need")
+        verbose_name_plural = _("household needs")
+        ordering = ["household_id", "category_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "category"], name="household_need_unique")
+        ]
+        indexes = [
+            models.Index(fields=["community", "category", "status"], name="household_need_comm_cat"),
+        ]
+
+    def __str__(self):
+        return f"{self.household_id} · {self.category}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

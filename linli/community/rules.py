@@ -96,3 +96,12 @@ rules.add_perm("community.view_street_overview", is_street_supervisor)
 rules.add_perm("community.use_console", is_staff_anywhere)
 rules.add_perm("core.view_event", sees_event)
 rules.add_perm("core.browse_events", sees_events)
+
+# Need tags (linli.community.needs, docs/needs.md): personal data, scoped like the registry.
+# Seen by whoever sees the household (staff only: a resident does not see how the office
+# tags them); set, confirmed or dismissed by the community's workers and the grid's worker.
+rules.add_perm("community.view_household_needs", sees_place)
+rules.add_perm("community.change_household_needs", is_community_worker_of_place | is_grid_worker_of_place)
+rules.add_perm("community.view_needs", sees_registry | is_street_supervisor)
+rules.add_perm("community.export_needs", sees_registry)
+rules.add_perm("community.recompute_needs", is_community_worker_of)

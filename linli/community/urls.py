@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views, views_map
+from . import views, views_map, views_needs
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,10 @@ urlpatterns = [
     path("console/residents/", views.resident_search, name="resident_search"),
     path("console/residents/<int:pk>/", views.resident_detail, name="resident_detail"),
     path("console/households/<int:pk>/", views.household_detail, name="household_detail"),
+    path("console/households/<int:pk>/needs/", views_needs.household_needs, name="household_needs"),
+    path("console/needs/", views_needs.needs_list, name="needs_list"),
+    path("console/needs/export.csv", views_needs.needs_export, name="needs_export"),
+    path("console/needs/recompute/", views_needs.needs_recompute, name="needs_recompute"),
     path("console/events/", views.event_list, name="event_list"),
     path("console/street/", views.street_overview, name="street_overview"),
     path("console/import/", include("linli.community.urls_import")),

@@ -36,6 +36,11 @@ VERB_LABELS = {
     "resident.updated": _("changed a resident"),
     "household.created": _("created a household"),
     "tag.created": _("created a tag"),
+    "household_need.added": _("tagged a household's need"),
+    "household_need.confirmed": _("confirmed a household's need"),
+    "household_need.dismissed": _("dismissed a household's need"),
+    "needs.exported": _("exported a need list"),
+    "needs.recomputed": _("recomputed need tags"),
 }
 
 

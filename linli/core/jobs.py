@@ -38,6 +38,8 @@ JOBS: list[Job] = [
     Job("notify.email", 30, "linli.notify.jobs.send_emails"),
     # The learned classifier: retrain on staff-confirmed categories; promoted only when not worse.
     Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"),
+    # Need tags on households, derived from the registry, cases and service use.
+    Job("community.needs", 3600, "linli.community.needs.recompute_all"),
 ]
 
 

@@ -43,6 +43,10 @@ class Command(BaseCommand):
                 result = demo.build_demo(seed=seed, households=households, progress=progress)
                 history = None if no_cases else build_case_history(
                     community=result.community, seed=seed, progress=progress)
+                # Need tags from the registry and the history just written (docs/needs.md).
+                from linli.community.needs import needs_recompute
+
+                need_counts = needs_recompute(community=result.community)
                 if history is not None:
                     # Two years of history are not news: the worker notifies from here on.
                     from linli.notify.services import cursor_fast_forward
@@ -66,5 +70,7 @@ class Command(BaseCommand):
                 "Case history: %(cases)s cases over two years (%(open)s still open), %(events)s events, in %(s).1f s."
             ) % {"cases": f"{history['cases']:,}", "open": f"{history['open']:,}",
                  "events": f"{history['events']:,}", "s": history["seconds"]})
+        self.stdout.write(_("Need tags: %(tags)s derived from the registry and the cases, in %(s).1f s.") % {
+            "tags": f"{need_counts['added']:,}", "s": need_counts["seconds"]})
         self.stdout.write(_("Demo accounts (password %(pw)s): %(names)s") % {
             "pw": demo.DEMO_PASSWORD, "names": ", ".join(s.username for s in result.sign_ins)})
