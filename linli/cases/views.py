@@ -44,6 +44,7 @@ from linli.community.views import no_store, staff_page
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.models import Event
+from linli.insight.hotissues import similar_box
 
 from . import classify, rates, selectors, services
 from .forms import (
@@ -601,6 +602,8 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200):
         "similar": similar, "note_form": note_form if may_note else None,
         "timeline": staff_timeline(case), "photos": list(case.photos.all()),
         "reporter": case.reporter, "overdue": overdue,
+        # Cases that read alike, and the hot issue this one belongs to (linli.insight).
+        "similar_box": similar_box(user, case),
     }, status=status)
 
 

@@ -40,6 +40,11 @@ JOBS: list[Job] = [
     Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"),
     # Need tags on households, derived from the registry, cases and service use.
     Job("community.needs", 3600, "linli.community.needs.recompute_all"),
+    # Hot issues: regroup recent cases hourly; put new cases into open hot issues every minute.
+    Job("insight.hotissues_refresh", 3600, "linli.insight.hotissues.refresh_all"),
+    Job("insight.hotissues_attach", 60, "linli.insight.hotissues.attach_all"),
+    # Early warning: unusual rises per courtyard and category (yesterday and today so far).
+    Job("insight.warnings", 3600, "linli.insight.warnings.scan_all"),
 ]
 
 

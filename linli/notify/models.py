@@ -70,6 +70,10 @@ class Cursor(models.Model):
         return f"{self.name} @ {self.last_event_id}"
 
 
+# Besides case.* events, webhooks may receive early-warning alerts (linli.insight.warnings).
+ALERT_VERBS = frozenset({"alert.raised"})
+
+
 class Webhook(models.Model):
     """An outside system told about a community's case events by signed HTTP POSTs."""
 
@@ -96,7 +100,7 @@ class Webhook(models.Model):
         return self.name
 
     def wants(self, verb: str) -> bool:
-        if not verb.startswith("case."):
+        if not (verb.startswith("case.") or verb in ALERT_VERBS):
             return False
         return not self.verbs or verb in self.verbs
 

@@ -43,7 +43,7 @@ from linli.core.errors import InvalidInput, PermissionDenied
 from linli.core.masking import mask_id_number, mask_phone
 from linli.core.models import Event
 
-from .models import Cursor, Notification, Webhook, WebhookDelivery
+from .models import ALERT_VERBS, Cursor, Notification, Webhook, WebhookDelivery
 
 log = logging.getLogger("linli.notify")
 
@@ -133,7 +133,8 @@ def _plan(batch: list[Event]) -> tuple[list[Notification], list[WebhookDelivery]
     case_ids = {int(e.target_id) for e in batch
                 if e.verb.startswith("case.") and e.target_type == "cases.case" and e.target_id.isdigit()}
     cases = Case.objects.select_related("community", "reporter", "submitted_by", "unit").in_bulk(case_ids)
-    community_ids = {e.community_id for e in batch if e.verb.startswith("case.") and e.community_id}
+    community_ids = {e.community_id for e in batch
+                     if (e.verb.startswith("case.") or e.verb in ALERT_VERBS) and e.community_id}
     hooks: dict[int, list[Webhook]] = {}
     for hook in Webhook.objects.filter(community_id__in=community_ids, active=True).order_by("pk"):
         hooks.setdefault(hook.community_id, []).append(hook)
@@ -144,6 +145,9 @@ def _plan(batch: list[Event]) -> tuple[list[Notification], list[WebhookDelivery]
             for hook in hooks.get(event.community_id, ()):
                 if hook.wants(event.verb):
                     deliveries.append(WebhookDelivery(webhook=hook, event=event, next_attempt_at=now))
+            if event.verb == "alert.raised":
+                notifications.extend(_alert_notifications(event))
+                continue
             case = cases.get(int(event.target_id)) if event.target_id.isdigit() else None
             if case is None or not event.verb.startswith("case."):
                 continue
@@ -229,6 +233,25 @@ def _messages(event: Event, case: Case):
         else:
             yield (_community_admins(case), _("Case %(number)s escalated to the community") % vars(w),
                    _("The case is overdue and has been escalated to the community office."))
+
+
+def _alert_notifications(event: Event) -> list[Notification]:
+    """An early-warning alert (linli.insight.warnings): the community office and the courtyard's
+    grid workers. The event's data names the category, courtyard, days and counts."""
+    data = event.data or {}
+    q = Q(role__in=(R.COMMUNITY_ADMIN, R.COMMUNITY_WORKER), community_id=event.community_id)
+    if event.grid_id:
+        q |= Q(role=R.GRID_WORKER, community_id=event.community_id, grids=event.grid_id)
+    words = {"category": data.get("category_name") or data.get("category") or "",
+             "where": data.get("grid_name") or _("cases without a courtyard"),
+             "observed": data.get("observed", ""), "expected": f"{float(data.get('expected') or 0):.1f}",
+             "start": data.get("window_start", ""), "end": data.get("window_end", "")}
+    title = _("Unusual rise: %(category)s, %(where)s") % words
+    body = _("%(observed)s cases from %(start)s to %(end)s, where about %(expected)s were expected. "
+             "The cases behind it are listed under Alerts.") % words
+    return [Notification(user_id=user_id, community_id=event.community_id, event=event, verb=event.verb,
+                         title=title[:200], body=body[:1000], created_at=event.created_at)
+            for user_id in sorted(set(_staff(q)) - {event.actor_id})]
 
 
 def _deadline_kind(data: dict) -> str:
@@ -361,9 +384,9 @@ def _clean_webhook(*, url: str, verbs) -> tuple[str, list[str]]:
     except ValidationError:
         raise InvalidInput(_("Enter a web address that starts with http:// or https://."), code="url", field="url")
     verbs = sorted({str(v).strip() for v in (verbs or []) if str(v).strip()})
-    bad = [v for v in verbs if not re.fullmatch(r"case\.[a-z_]+", v)]
+    bad = [v for v in verbs if not (re.fullmatch(r"case\.[a-z_]+", v) or v in ALERT_VERBS)]
     if bad:
-        raise InvalidInput(_("Webhooks receive case events only, such as case.accept: %(verbs)s")
+        raise InvalidInput(_("Webhooks receive case events, such as case.accept, and alert.raised only: %(verbs)s")
                            % {"verbs": ", ".join(bad)}, code="verbs", field="verbs")
     return url, verbs
 

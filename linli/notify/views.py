@@ -24,6 +24,13 @@ def _case_url(case) -> str | None:
         return None
 
 
+def _url(notification) -> str | None:
+    """Where a message leads: its case, or the early-warning alert it announces."""
+    if notification.verb == "alert.raised" and notification.event_id and notification.event.target_id:
+        return reverse("insight:alert", args=[notification.event.target_id])
+    return _case_url(notification.case)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def inbox(request):
@@ -36,7 +43,7 @@ def inbox(request):
         page = request.POST.get("page", "")
         return redirect(reverse("inbox") + (f"?page={page}" if page.isdigit() and page != "1" else ""))
     page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    items = [{"n": n, "url": _case_url(n.case)} for n in page.object_list]
+    items = [{"n": n, "url": _url(n)} for n in page.object_list]
     response = render(request, "notify/inbox.html", {
         "page": page, "items": items, "unread": selectors.unread_count(request.user),
     })

@@ -48,6 +48,10 @@ class Command(BaseCommand):
 
                 need_counts = needs_recompute(community=result.community)
                 if history is not None:
+                    # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md).
+                    from linli.insight.hotissues import seed_demo as seed_insight
+
+                    seed_insight(result.community)
                     # Two years of history are not news: the worker notifies from here on.
                     from linli.notify.services import cursor_fast_forward
 
