@@ -130,6 +130,12 @@ def test_a_request_from_a_phone_to_a_satisfied_rating(transactional_db, live_ser
         page.goto(f"{base}/cases/console/?queue=unit")
         click_and_load(page, f"main a >> text={case.number}")
         click_and_load(page, "#move-start button[type=submit]")
+        # The reply assistant first: a bare "done" lacks the action and the time.
+        page.fill("#id_resolve-resolution", "已处理。")
+        page.click("#move-resolve .reply-check-button")
+        page.locator("#move-resolve .reply-check-result ul li").first.wait_for()
+        assert page.locator("#move-resolve .reply-check-result dl dd").count() == 4
+        assert page.input_value("#id_resolve-resolution") == "已处理。"  # the draft is left alone
         page.fill("#id_resolve-resolution", "Replaced the lift's control board; tested all floors.")
         page.set_input_files("#id_resolve-photos", str(photo))
         shot(page, "cases-07-unit-resolving")
