@@ -158,12 +158,28 @@ def apikey_hit(api_key: ApiKey, *, now: dt.datetime | None = None) -> int:
     """Count one request against the key's current one-minute window; raise
     :class:`RateLimited` past the key's rate. Returns the requests left in the window.
 
-    The counter row is incremented with ``UPDATE … SET count = count + 1`` and
-    read back in the same transaction, which holds the row's lock: two servers
-    counting at once queue on the row, and each reads its own increment.
+    The counter row is incremented and read back by one ``UPDATE … SET count =
+    count + 1 … RETURNING count``, a transaction of its own: two servers counting
+    at once queue on the row's lock, and each reads its own increment. Only the
+    first request of a window opens a transaction, to create the row.
     """
     now = now or timezone.now()
     window = now.replace(second=0, microsecond=0)
+    # Nearly always the window's row exists: one statement, its own transaction.
+    count = _increment(api_key, window)
+    if count is None:
+        count = _open_window(api_key, window, now)
+    if count > api_key.rate_per_minute:
+        retry_after = max(1, int((window + WINDOW - now).total_seconds() + 0.999))
+        raise RateLimited(
+            _("Too many requests with this api_key: at most %(n)d a minute. Try again in %(s)d seconds.")
+            % {"n": api_key.rate_per_minute, "s": retry_after},
+            retry_after=retry_after)
+    return api_key.rate_per_minute - count
+
+
+def _open_window(api_key: ApiKey, window: dt.datetime, now: dt.datetime) -> int:
+    """The first request of a window: create its row (or, losing a race, count in the winner's)."""
     with transaction.atomic():
         count = _increment(api_key, window)
         if count is None:
@@ -177,10 +193,4 @@ def apikey_hit(api_key: ApiKey, *, now: dt.datetime | None = None) -> int:
                 # Once a minute per key: forget finished windows, note when the key was last used.
                 ApiKeyUsage.objects.filter(api_key=api_key, window_start__lt=window).delete()
                 ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    if count > api_key.rate_per_minute:
-        retry_after = max(1, int((window + WINDOW - now).total_seconds() + 0.999))
-        raise RateLimited(
-            _("Too many requests with this api_key: at most %(n)d a minute. Try again in %(s)d seconds.")
-            % {"n": api_key.rate_per_minute, "s": retry_after},
-            retry_after=retry_after)
-    return api_key.rate_per_minute - count
+    return count
