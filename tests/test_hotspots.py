@@ -259,3 +259,15 @@ def test_command_on_the_real_messages_gives_sane_issues(tmp_path):
         assert len(set(record["ids"])) >= 2 and record["place"] and record["title"]
         assert record["first_at"] <= record["last_at"]
     assert [r["heat"] for r in records] == sorted((r["heat"] for r in records), reverse=True)
+
+
+@pytest.mark.parametrize("phrase,title", [
+    ("路灯坏了", "路灯坏了"),
+    ("3栋门口的路灯坏了，晚上一片漆黑，老人走路容易摔倒", "3栋门口的路灯坏了，晚上一片漆黑"),
+    ("楼下广场舞音响声音太大，晚上吵得睡不着（第1次反映）", "楼下广场舞音响声音太大，晚上吵得睡不着"),
+    ("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十", "一二三四五六七八九十一二三四五六七八九十一二三…"),
+])
+def test_titles_are_cut_after_a_whole_clause(phrase, title):
+    from linli.insight.hotspots import _shorten
+
+    assert _shorten(phrase) == title

@@ -375,8 +375,29 @@ def issue_title(group: Sequence[Analysed], cos, place: str) -> str:
                 break
     phrase = re.sub(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}[市区县]", "", phrase)
     phrase = _TITLE_FILLER.sub("", phrase).strip(" ，,。.！!？?：:；;、的")
-    phrase = phrase[:24]
+    phrase = _shorten(phrase)
     return f"{place}{phrase}" if place else phrase
+
+
+TITLE_LIMIT = 24
+_CLAUSE_END = re.compile(r"(?<=[，,。！!？?；;])")
+_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
+
+
+def _shorten(phrase: str, limit: int = TITLE_LIMIT) -> str:
+    """At most ``limit`` characters, cut after a whole clause (a message's body has no title
+    of its own): asides in brackets go first; a clause too long for the limit is cut and
+    marked with an ellipsis."""
+    phrase = _ASIDE.sub("", phrase).strip() or phrase
+    if len(phrase) <= limit:
+        return phrase
+    kept = ""
+    for clause in _CLAUSE_END.split(phrase):
+        if len(kept) + len(clause) > limit:
+            break
+        kept += clause
+    kept = kept.strip(" ，,。.！!？?：:；;、")
+    return kept if len(kept) >= 6 else phrase[:limit - 1] + "…"
 
 
 # --- intake and staff -----------------------------------------------------------------------
