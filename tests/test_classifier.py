@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,105 @@ def test_artifact_is_not_pickle_and_round_trips(model_file):
     assert model.meta["data_sha256"] and 0.099 < model.temperature < 10.01
     with pytest.raises(InvalidInput):
         textclf.TextClassifier.from_bytes(b"not a model")
+
+
+def test_loaded_model_predicts_like_the_trained_one(model_file):
+    messages = [("电梯坏了三天", "物业一直不来修电梯"), ("", "垃圾没人清运"), ("公交班次太少", ""), ("", "")]
+    model = textclf.load(model_file)
+    retrained = textclf.TextClassifier.from_bytes(model.to_bytes())
+    assert np.allclose(model.scores(messages), retrained.scores(messages))
+    assert model.lexicon is not None and len(model.lexicon.keys) > 100_000  # jieba's dictionary travels with it
+
+
+# --- the numpy feature path against plain Python references ------------------------------------------
+
+NGRAM_TEXTS = ["", "a", "电梯坏了", "𠀀𠀁好 x𝄞", "ab\u0000c", "关于小区门口乱停车的投诉", "", "😀😀😀"]
+
+
+def _reference_ngrams(text: str, lo: int, hi: int) -> list[int]:
+    return sorted(textclf.features.ngram_key(text[i:i + n]) for n in range(lo, hi + 1)
+                  for i in range(len(text) - n + 1))
+
+
+def test_numpy_ngrams_equal_a_python_reference():
+    for lo, hi in [(1, 1), (1, 2), (1, 3), (2, 3)]:
+        doc, key = textclf.features.char_ngrams(NGRAM_TEXTS, lo, hi)
+        for i, text in enumerate(NGRAM_TEXTS):
+            assert sorted(key[doc == i].tolist()) == _reference_ngrams(text, lo, hi), (text, lo, hi)
+    # n-grams of different lengths never share a key, and distinct n-grams differ
+    grams = {text[i:i + n] for text in NGRAM_TEXTS for n in (1, 2, 3) for i in range(len(text) - n + 1)}
+    assert len({textclf.features.ngram_key(g) for g in grams}) == len(grams)
+
+
+def test_key_table_matches_a_dict_even_with_collisions():
+    from linli.insight.textclf.segment import KeyTable
+
+    rng = np.random.default_rng(3)
+    keys = np.unique(rng.integers(0, 2 ** 62, size=5000))
+    table = KeyTable(keys, np.arange(len(keys), dtype=np.int64), -1)
+    assert table.max_probe > 1  # keys collided, so probing is exercised
+    queries = np.concatenate([keys, rng.integers(0, 2 ** 62, size=5000), keys[::7]])
+    expected = {int(k): i for i, k in enumerate(keys)}
+    assert table.lookup(queries).tolist() == [expected.get(int(q), -1) for q in queries]
+    assert KeyTable(np.zeros(0, dtype=np.int64), np.zeros(0), -1).lookup(queries[:3]).tolist() == [-1, -1, -1]
+
+
+def _reference_cut(text: str, words: dict[str, float]) -> list[str]:
+    """The most probable route, the plain way (Chinese text only)."""
+    from linli.insight.textclf.segment import MAX_WORD, UNKNOWN
+
+    best = [(0.0, 0)] * (len(text) + 1)
+    for i in range(len(text) - 1, -1, -1):
+        options = []
+        for n in range(1, min(MAX_WORD, len(text) - i) + 1):
+            logp = words.get(text[i:i + n], UNKNOWN if n == 1 else None)
+            if logp is not None:
+                options.append((logp + best[i + n][0], -n))
+        score, minus_n = max(options)
+        best[i] = (score, -minus_n)
+    out, i = [], 0
+    while i < len(text):
+        out.append(text[i:i + best[i][1]])
+        i += best[i][1]
+    return out
+
+
+def test_vectorised_segmentation_equals_the_plain_dynamic_programme():
+    from linli.insight.textclf import segment
+
+    words = {"中华": -8.0, "人民": -8.0, "共和国": -9.0, "中华人民": -12.0, "人民共和国": -14.0, "小区": -7.0,
+             "电梯": -7.5, "坏": -9.0, "了": -5.0, "物业": -8.0, "不管": -8.5, "不": -5.0, "管": -7.0}
+    neighbours = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)] + ["中华", "中华人", "中华人民", "a", "ab"]
+    assert len(set(segment.text_keys(neighbours).tolist())) == len(neighbours)  # no merged keys
+    lexicon = segment.Lexicon(segment.text_keys(list(words)), np.array(list(words.values()), dtype=np.float32))
+    texts = ["中华人民共和国", "小区电梯坏了，物业不管！", "", "Ab12电梯x", "管", "𠀀电梯"]
+    doc, key = segment.cut(texts, lexicon)
+    for i, text in enumerate(texts):
+        expected = [w for run in re.findall(r"[\u4e00-\u9fd5]+", text) for w in _reference_cut(run, words)]
+        expected += re.findall(r"[A-Za-z0-9]+", text)
+        assert sorted(key[doc == i].tolist()) == sorted(segment.text_keys(expected).tolist() if expected else []), text
+
+
+def test_format_1_models_are_still_read(tmp_path):
+    """A format-1 artifact (string vocabularies, jieba words) keeps predicting after the upgrade."""
+    import io
+    import json
+
+    document = {"format": "linli-textclf/1", "labels": ["交通", "环境"], "blocks": ["title_chars", "all_chars", "all_words"],
+                "vocabularies": [["停车", "垃圾"], ["车", "圾"], ["停车", "垃圾"]], "meta": {}}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, weights=np.array([[1, 0], [0, 1], [1, 0], [0, 1], [1, 0], [0, 1]], dtype=np.float32),
+                        bias=np.zeros(2, dtype=np.float32), temperature=np.array([1.0]),
+                        document=np.frombuffer(json.dumps(document).encode(), dtype=np.uint8),
+                        **{f"idf_{i}": np.ones(2, dtype=np.float32) for i in range(3)})
+    model = textclf.TextClassifier.from_bytes(buffer.getvalue())
+    assert model.predict([("乱停车", ""), ("小区", "垃圾没人清运")])[0] == ["交通", "环境"]
+    document["format"] = "linli-textclf/9"
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, document=np.frombuffer(json.dumps(document).encode(), dtype=np.uint8),
+                        weights=np.zeros((6, 2)), bias=np.zeros(2), temperature=np.array([1.0]))
+    with pytest.raises(InvalidInput, match="unknown format"):
+        textclf.TextClassifier.from_bytes(buffer.getvalue())
 
 
 def test_gbk_export_is_read(tmp_path):
@@ -248,7 +348,7 @@ def test_real_messages_two_fold_macro_f1_floor():
     rows = table.labelled_rows()
     names = sorted({row[table.label] for row in rows})
     y = np.array([names.index(row[table.label]) for row in rows])
-    terms = textclf.features.corpus_terms(table.messages(rows))
+    terms = textclf.features.extract(table.messages(rows))
     splits = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     scores = textclf.model.out_of_fold_scores(terms, y, len(names), splits)
     metrics = textclf.classification_metrics([names[i] for i in y], [names[i] for i in scores.argmax(1)], names)

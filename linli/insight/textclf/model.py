@@ -10,7 +10,10 @@ Confidence is the softmax of the scores divided by a temperature fitted on out-o
 scores, so 0.8 means "right about 8 times in 10" on data like the training set.
 
 The artifact is an ``.npz`` (numpy arrays and one JSON document, read with
-``allow_pickle=False``): no pickle, so a model file from elsewhere cannot run code.
+``allow_pickle=False``): no pickle, so a model file from elsewhere cannot run code. Format 2
+stores each block's vocabulary as sorted int64 keys (``keys_i``), the block definitions, and
+the segmentation lexicon (``lexicon_keys``, ``lexicon_logp``: jieba's dictionary); format 1
+files (string vocabularies, jieba at prediction) are still read.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from django.utils.translation import gettext as _
 
 from linli.core.errors import InvalidInput
 
-from . import features
+from . import features, segment
 from .evaluation import classification_metrics
 
-FORMAT = "linli-textclf/1"
-SVM_C = 1.0
+FORMAT = "linli-textclf/2"
+FORMAT_V1 = "linli-textclf/1"  # still read: its string vocabularies become keys
+SVM_C = 0.5
 CALIBRATION_FOLDS = 5
 SEED = 0
 
@@ -42,14 +46,16 @@ SEED = 0
 @dataclass
 class TextClassifier:
     labels: list[str]
+    blocks: tuple[features.Block, ...]
     vectorizer: features.Vectorizer
     weights: np.ndarray  # (n_features, n_labels), NB ratios folded in
     bias: np.ndarray  # (n_labels,)
     temperature: float = 1.0
     meta: dict = field(default_factory=dict)
+    lexicon: segment.Lexicon | None = None  # segments the "words" blocks; stored in the file
 
     def scores(self, messages: Sequence[tuple[str, str]]) -> np.ndarray:
-        X = self.vectorizer.transform(features.corpus_terms(messages))
+        X = self.vectorizer.transform(features.extract(messages, self.blocks, self.lexicon))
         return np.asarray(X @ self.weights) + self.bias
 
     def predict(self, messages: Sequence[tuple[str, str]]) -> tuple[list[str], np.ndarray]:
@@ -61,31 +67,65 @@ class TextClassifier:
         return [self.labels[i] for i in best], probabilities[np.arange(len(best)), best]
 
     def to_bytes(self) -> bytes:
-        document = {"format": FORMAT, "labels": self.labels, "blocks": list(features.BLOCKS),
-                    "vocabularies": self.vectorizer.vocabularies, "meta": self.meta}
+        document = {"format": FORMAT, "labels": self.labels, "blocks": [b.as_dict() for b in self.blocks],
+                    "meta": self.meta}
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer, weights=self.weights.astype(np.float32), bias=self.bias.astype(np.float32),
             temperature=np.array([self.temperature]),
             document=np.frombuffer(json.dumps(document, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-            **{f"idf_{i}": idf for i, idf in enumerate(self.vectorizer.idfs)})
+            **{f"idf_{i}": idf for i, idf in enumerate(self.vectorizer.idfs)},
+            **{f"keys_{i}": keys for i, keys in enumerate(self.vectorizer.vocabularies)},
+            **({"lexicon_keys": self.lexicon.keys, "lexicon_logp": self.lexicon.logp} if self.lexicon else {}))
         return buffer.getvalue()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "TextClassifier":
+        """A model from its artifact: this format, or format 1 (string vocabularies, converted)."""
         try:
             with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
                 document = json.loads(arrays["document"].tobytes().decode("utf-8"))
-                if document.get("format") != FORMAT or document.get("blocks") != list(features.BLOCKS):
-                    raise ValueError(document.get("format"))
-                idfs = [arrays[f"idf_{i}"] for i in range(len(features.BLOCKS))]
                 weights, bias = arrays["weights"], arrays["bias"]
                 temperature = float(arrays["temperature"][0])
-        except (ValueError, KeyError, OSError, UnicodeDecodeError, EOFError):
+                lexicon = None
+                if document.get("format") == FORMAT:
+                    blocks = tuple(features.Block.from_dict(b) for b in document["blocks"])
+                    vocabularies = [arrays[f"keys_{i}"].astype(np.int64) for i in range(len(blocks))]
+                    idfs = [arrays[f"idf_{i}"] for i in range(len(blocks))]
+                    if any(b.kind == "words" for b in blocks):
+                        lexicon = segment.Lexicon(arrays["lexicon_keys"].astype(np.int64),
+                                                  arrays["lexicon_logp"].astype(np.float32))
+                elif (document.get("format") == FORMAT_V1
+                      and document.get("blocks") == [b.name for b in features.BLOCKS_V1]):
+                    blocks = features.BLOCKS_V1
+                    vocabularies, idfs, weights = _keys_from_v1(
+                        blocks, document["vocabularies"], [arrays[f"idf_{i}"] for i in range(len(blocks))], weights)
+                else:
+                    raise ValueError(document.get("format"))
+                if (weights.shape != (sum(len(v) for v in vocabularies), len(document["labels"]))
+                        or [len(v) for v in vocabularies] != [len(i) for i in idfs]):
+                    raise ValueError("shape")
+        except (ValueError, KeyError, TypeError, IndexError, OSError, UnicodeDecodeError, EOFError):
             raise InvalidInput(_("This is not a request classifier model file (or one of an unknown format)."),
                                code="model_format")
-        return cls(labels=document["labels"], vectorizer=features.Vectorizer(document["vocabularies"], idfs),
-                   weights=weights, bias=bias, temperature=temperature, meta=document.get("meta", {}))
+        return cls(labels=document["labels"], blocks=blocks, vectorizer=features.Vectorizer(vocabularies, idfs),
+                   weights=weights, bias=bias, temperature=temperature, meta=document.get("meta", {}),
+                   lexicon=lexicon)
+
+
+def _keys_from_v1(blocks, vocabularies: list[list[str]], idfs: list[np.ndarray], weights: np.ndarray):
+    """Format 1 listed each block's terms as strings in column order: turn them into sorted keys,
+    reordering the idf and weight rows to match."""
+    keys_by_block, idf_by_block, rows, offset = [], [], [], 0
+    for block, terms, idf in zip(blocks, vocabularies, idfs):
+        keys = (np.array([features.ngram_key(t) for t in terms], dtype=np.int64) if block.kind == "chars"
+                else segment.text_keys(terms) if terms else np.zeros(0, dtype=np.int64))
+        order = np.argsort(keys, kind="stable")
+        keys_by_block.append(keys[order])
+        idf_by_block.append(idf[order])
+        rows.append(order + offset)
+        offset += len(terms)
+    return keys_by_block, idf_by_block, weights[np.concatenate(rows)] if rows else weights
 
 
 def load(path) -> TextClassifier:
@@ -117,7 +157,7 @@ def _fit_linear(terms, y: np.ndarray, n_labels: int, *, C: float = SVM_C):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    vocabularies, idfs = features.build_vocabularies(terms, min_df=2 if len(terms) >= 200 else 1)
+    vocabularies, idfs = features.build_vocabularies(terms, min_df=2 if terms.n >= 200 else 1)
     vectorizer = features.Vectorizer(vocabularies, idfs)
     X = vectorizer.transform(terms)
     present = X.copy()
@@ -140,10 +180,10 @@ def _fit_linear(terms, y: np.ndarray, n_labels: int, *, C: float = SVM_C):
 
 def out_of_fold_scores(terms, y: np.ndarray, n_labels: int, splits) -> np.ndarray:
     """Each message scored by a model that did not see it (splits: (train, test) index pairs)."""
-    scores = np.zeros((len(terms), n_labels))
+    scores = np.zeros((terms.n, n_labels))
     for train_idx, test_idx in splits:
-        vectorizer, weights, bias = _fit_linear([terms[i] for i in train_idx], y[train_idx], n_labels)
-        scores[test_idx] = np.asarray(vectorizer.transform([terms[i] for i in test_idx]) @ weights) + bias
+        vectorizer, weights, bias = _fit_linear(terms.take(train_idx), y[train_idx], n_labels)
+        scores[test_idx] = np.asarray(vectorizer.transform(terms.take(test_idx)) @ weights) + bias
     return scores
 
 
@@ -174,11 +214,11 @@ def train(messages: Sequence[tuple[str, str]], labels: Sequence[str], *, source:
     if len(names) < 2:
         raise InvalidInput(_("Training needs messages of at least two different labels."), code="one_label")
     y = np.array([names.index(label) for label in labels])
-    terms = features.corpus_terms(messages)
+    terms = features.extract(messages)
     meta = {"created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "source": source, "trained_on": len(y), "data_sha256": data_hash(messages, labels),
             "label_counts": {name: int((y == k).sum()) for k, name in enumerate(names)},
-            "method": "nbsvm", "C": SVM_C, "word_body_chars": features.WORD_BODY_CHARS}
+            "method": "nbsvm", "C": SVM_C}
     temperature = 1.0
     folds = min(CALIBRATION_FOLDS, int(np.bincount(y).min()))
     if folds >= 2:
@@ -189,5 +229,5 @@ def train(messages: Sequence[tuple[str, str]], labels: Sequence[str], *, source:
             [names[i] for i in y], [names[i] for i in scores.argmax(axis=1)], names)}
     vectorizer, weights, bias = _fit_linear(terms, y, len(names))
     meta["train_seconds"] = round(time.monotonic() - started, 1)
-    return TextClassifier(labels=names, vectorizer=vectorizer, weights=weights, bias=bias,
-                          temperature=temperature, meta=meta)
+    return TextClassifier(labels=names, blocks=features.BLOCKS, vectorizer=vectorizer, weights=weights, bias=bias,
+                          temperature=temperature, meta=meta, lexicon=features.default_lexicon())
