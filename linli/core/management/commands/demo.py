@@ -1,4 +1,12 @@
-"""`linli demo`: migrate, seed the demo community if the database is empty, print the sign-ins, serve."""
+"""`linli demo`: migrate, seed the demo community if the database is empty, print the sign-ins, serve.
+
+While it serves, the periodic jobs (`linli worker`: deadlines, notifications, hot issues,
+early warning, need tags, retraining) run beside it in a process of their own, so the demo
+behaves as a deployment does; `--no-worker` leaves them out.
+"""
+
+import subprocess
+import sys
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -12,8 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="prepare and print the sign-ins, do not serve")
+        parser.add_argument("--no-worker", action="store_true", help="serve without running the periodic jobs beside")
 
-    def handle(self, *args, host, port, no_serve, **options):
+    def handle(self, *args, host, port, no_serve, no_worker=False, **options):
         from linli.community import demo
         from linli.community.models import Community
 
@@ -34,7 +43,19 @@ class Command(BaseCommand):
             self._print_sign_ins(demo.describe_sign_ins(community))
         if no_serve:
             return
-        call_command("serve", host=host, port=port, stdout=self.stdout, stderr=self.stderr)
+        worker = None
+        if not no_worker:
+            self.stdout.write(_("Running the periodic jobs beside the server (linli worker)."))
+            worker = subprocess.Popen([sys.executable, "-m", "linli.config.cli", "worker"])
+        try:
+            call_command("serve", host=host, port=port, stdout=self.stdout, stderr=self.stderr)
+        finally:
+            if worker is not None:
+                worker.terminate()  # SIGTERM: the running job finishes, then the worker exits
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
 
     def _print_sign_ins(self, sign_ins):
         if not sign_ins:
