@@ -27,7 +27,6 @@ import random
 from unittest import mock
 
 import pytest
-from django.utils import translation
 from django.core.management import CommandError, call_command
 from django.db.models import F
 from django.utils import timezone, translation

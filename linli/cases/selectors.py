@@ -34,15 +34,7 @@ def visible_q(user) -> Q:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Q(pk__in=[])
     scope = scope_of(user)
-    q = Q(pk__in=[])
-    if scope.office_communities:
-        q |= Q(community_id__in=scope.office_communities)
-    if scope.grids:
-        q |= Q(grid_id__in=scope.grids)
-    if scope.organisations:
-        q |= Q(unit_id__in=scope.organisations)
-    if scope.streets:
-        q |= Q(community__street_id__in=scope.streets)
+    q = scope.area_q(units=True, streets=True)
     if scope.resident_id:
         q |= Q(reporter_id=scope.resident_id)
     q |= Q(submitted_by_id=user.pk)

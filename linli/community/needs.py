@@ -654,15 +654,7 @@ def active_q(now: dt.datetime, prefix: str = "") -> Q:
 def staff_households(user):
     """Households the account sees as staff: the registry's scope without a resident's own
     household (a resident does not see how the office tags them)."""
-    scope = scope_of(user)
-    q = Q(pk__in=[])
-    if scope.office_communities:
-        q |= Q(community_id__in=scope.office_communities)
-    if scope.grids:
-        q |= Q(grid_id__in=scope.grids)
-    if scope.buildings:
-        q |= Q(building_id__in=scope.buildings)
-    return Household.objects.filter(q)
+    return Household.objects.filter(scope_of(user).area_q(buildings=True))
 
 
 def registry_communities(user) -> set[int]:

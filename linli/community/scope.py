@@ -43,14 +43,26 @@ class Scope:
     def sees_registry(self) -> bool:
         return bool(self.office_communities or self.grids or self.buildings)
 
-    def _place_q(self, own_household_field: str) -> Q:
+    def area_q(self, *, buildings: bool = False, units: bool = False, streets: bool = False) -> Q:
+        """Rows of the account's staff area, by the field names every scoped model uses
+        (``community_id``, ``grid_id``, ``building_id``, ``unit_id``, ``community__street_id``):
+        its community offices and grids always; its buildings, handling units and streets
+        where the caller's rows have them and the capability lets those roles in."""
         q = Q(pk__in=[])
         if self.office_communities:
             q |= Q(community_id__in=self.office_communities)
         if self.grids:
             q |= Q(grid_id__in=self.grids)
-        if self.buildings:
+        if buildings and self.buildings:
             q |= Q(building_id__in=self.buildings)
+        if units and self.organisations:
+            q |= Q(unit_id__in=self.organisations)
+        if streets and self.streets:
+            q |= Q(community__street_id__in=self.streets)
+        return q
+
+    def _place_q(self, own_household_field: str) -> Q:
+        q = self.area_q(buildings=True)
         if self.household_id:
             q |= Q(**{own_household_field: self.household_id})
         return q

@@ -17,7 +17,6 @@ from linli.core.validators import (
 )
 
 from .models import Household, Resident, Tag, Unit
-from .scope import scope_of
 
 REVEALABLE_FIELDS = Resident.PROTECTED_FIELDS
 MAX_NAME = 40

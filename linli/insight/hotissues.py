@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from linli.cases import selectors
@@ -273,17 +273,7 @@ def staff_cases(user) -> QuerySet[Case]:
     """The cases the account may see as staff (selectors.cases_for, without a resident's own cases)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Case.objects.none()
-    scope = scope_of(user)
-    area = Q(pk__in=[])
-    if scope.office_communities:
-        area |= Q(community_id__in=scope.office_communities)
-    if scope.grids:
-        area |= Q(grid_id__in=scope.grids)
-    if scope.organisations:
-        area |= Q(unit_id__in=scope.organisations)
-    if scope.streets:
-        area |= Q(community__street_id__in=scope.streets)
-    return selectors.cases_for(user).filter(area)
+    return selectors.cases_for(user).filter(scope_of(user).area_q(units=True, streets=True))
 
 
 def hot_issues_for(user, *, status: str | None = HotIssue.Status.OPEN) -> QuerySet[HotIssue]:

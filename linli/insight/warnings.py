@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from linli.cases.models import Case, Category
@@ -250,14 +250,7 @@ def alerts_for(user) -> QuerySet[Alert]:
     """Alerts of the account's area: its community office or street, or its own courtyards."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Alert.objects.none()
-    scope = scope_of(user)
-    q = Q(pk__in=[])
-    if scope.office_communities:
-        q |= Q(community_id__in=scope.office_communities)
-    if scope.streets:
-        q |= Q(community__street_id__in=scope.streets)
-    if scope.grids:
-        q |= Q(grid_id__in=scope.grids)
+    q = scope_of(user).area_q(streets=True)
     return Alert.objects.filter(q).select_related("community", "grid", "category")
 
 
