@@ -51,10 +51,12 @@ def decode(raw: bytes, name: str) -> str:
                 code="encoding")
 
 
-def read_csv(path: str | Path, *, required: list[str], optional: list[str] = ()) -> list[dict[str, str]]:
-    """Rows of a CSV file as dicts of the required and present optional columns (cells stripped).
+def read_table(path: str | Path, *, required: list[str]) -> tuple[list[str], list[list[str]], dict[str, int]]:
+    """The header (cells stripped), the non-blank rows (padded to the header's width) and the
+    position of each column by its lower-cased name; every column is kept.
 
-    Column names are matched case-insensitively and without surrounding spaces.
+    Refuses, with a translated message: an unreadable file, bytes neither UTF-8 nor GB18030,
+    an empty file, broken CSV, missing ``required`` columns (named), a header without rows.
     """
     path = Path(path)
     try:
@@ -67,28 +69,31 @@ def read_csv(path: str | Path, *, required: list[str], optional: list[str] = ())
         raise InvalidInput(_("%(name)s is empty.") % {"name": path.name}, code="empty")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader)
-        header_index = {cell.strip().lower(): i for i, cell in enumerate(header)}
-        missing = [column for column in required if column.lower() not in header_index]
+        header = [cell.strip() for cell in next(reader)]
+        position = {name.lower(): i for i, name in enumerate(header)}
+        missing = [column for column in required if column.lower() not in position]
         if missing:
             raise InvalidInput(
                 _("%(name)s lacks the column(s) %(missing)s; its columns are: %(found)s.")
-                % {"name": path.name, "missing": ", ".join(missing),
-                   "found": ", ".join(c.strip() for c in header if c.strip()) or "-"},
+                % {"name": path.name, "missing": ", ".join(missing), "found": ", ".join(c for c in header if c) or "-"},
                 code="missing_columns", field=missing[0])
-        wanted = [c for c in [*required, *optional] if c.lower() in header_index]
-        rows = []
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            rows.append({c: (row[header_index[c.lower()]].strip() if header_index[c.lower()] < len(row) else "")
-                         for c in wanted})
+        rows = [row + [""] * (len(header) - len(row)) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as error:
         raise InvalidInput(_("%(name)s is not a readable CSV file (line %(line)d: %(reason)s).")
                            % {"name": path.name, "line": reader.line_num, "reason": error}, code="csv")
     if not rows:
         raise InvalidInput(_("%(name)s has a header but no rows.") % {"name": path.name}, code="empty")
-    return rows
+    return header, rows, position
+
+
+def read_csv(path: str | Path, *, required: list[str], optional: list[str] = ()) -> list[dict[str, str]]:
+    """Rows of a CSV file as dicts of the required and present optional columns (cells stripped).
+
+    Column names are matched case-insensitively and without surrounding spaces.
+    """
+    _header, rows, position = read_table(path, required=required)
+    wanted = [c for c in [*required, *optional] if c.lower() in position]
+    return [{c: row[position[c.lower()]].strip() for c in wanted} for row in rows]
 
 
 def parse_datetimes(values: list[str], *, column: str = "created_at", first_row: int = 2) -> list[dt.datetime]:

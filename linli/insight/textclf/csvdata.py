@@ -8,8 +8,6 @@ refused like everywhere else: its rows are probably misaligned or mis-exported.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,31 +35,7 @@ class MessageTable:
 
 def read_messages(path: str | Path, *, need_label: bool) -> MessageTable:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InvalidInput(_("Cannot read %(name)s: %(reason)s") % {"name": path, "reason": error.strerror},
-                           code="unreadable")
-    text = textio.decode(raw, path.name)
-    if not text.strip():
-        raise InvalidInput(_("%(name)s is empty.") % {"name": path.name}, code="empty")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [cell.strip() for cell in next(reader)]
-        rows = [row + [""] * (len(header) - len(row)) for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as error:
-        raise InvalidInput(_("%(name)s is not a readable CSV file (line %(line)d: %(reason)s).")
-                           % {"name": path.name, "line": reader.line_num, "reason": error}, code="csv")
-    position = {name.lower(): i for i, name in enumerate(header)}
-    required = ["title", "text"] + (["label"] if need_label else [])
-    missing = [name for name in required if name not in position]
-    if missing:
-        raise InvalidInput(
-            _("%(name)s lacks the column(s) %(missing)s; its columns are: %(found)s.")
-            % {"name": path.name, "missing": ", ".join(missing), "found": ", ".join(c for c in header if c) or "-"},
-            code="missing_columns", field=missing[0])
-    if not rows:
-        raise InvalidInput(_("%(name)s has a header but no rows.") % {"name": path.name}, code="empty")
+    header, rows, position = textio.read_table(path, required=["title", "text"] + (["label"] if need_label else []))
     if "created_at" in position:
         values = [row[position["created_at"]].strip() for row in rows]
         present = [v for v in values if v]
