@@ -412,7 +412,7 @@ def test_adding_a_tag_is_allowed_to_office_workers_and_the_grid_worker_only(worl
         assert (need.status, need.source, need.assigned_by) == ("confirmed", "staff", user)
         assert need.reason.reveal() == "需要定期陪同就医"
         event = Event.objects.get(verb="household_need.added")
-        assert event.data == {"category": "health", "previous": ""} and event.grid == household.grid
+        assert event.data == {"category": "health", "previous": ""} and event.grid_id == household.grid_id
     else:
         with pytest.raises(PermissionDenied):
             needs.household_need_add(actor=user, household=household, category=subcategory(world, "health"),
@@ -656,7 +656,7 @@ def test_export_is_masked_and_audited(client, world):
     heads = {str(Resident.objects.get(household=h).name) for h in (world.households[1], world.households[3])}
     assert {row[5] for row in rows[1:]} == heads and all("*" in h for h in heads)
     event = Event.objects.get(verb="needs.exported")
-    assert event.actor == world.users["worker"] and event.community == world.community
+    assert event.actor == world.users["worker"] and event.community_id == world.community.pk
     assert event.data == {"rows": 2, "criteria": {"needs": ["elderly-care"], "match": "all", "grid": None,
                                                   "building": None, "age_band": None}}
 

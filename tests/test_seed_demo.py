@@ -342,7 +342,7 @@ def test_one_seeded_event_with_counts(small_demo):
     events = list(Event.objects.filter(verb="community.seeded"))
     assert len(events) == 1
     e = events[0]
-    assert e.community == small_demo and e.actor is None and e.actor_label == "system"
+    assert e.community_id == small_demo.pk and e.actor is None and e.actor_label == "system"
     assert e.data["households"] == SMALL and e.data["seed"] == 11
     assert e.data["residents"] == Resident.objects.count()
     # Besides the events of what the history derives (cases, need tags, hot issues, alerts),

@@ -1,4 +1,5 @@
-"""The JSON API, /api/v1/: intake, a resident's own cases, staff transitions and the three rates.
+"""The cases router of the JSON API (/api/v1/, mounted by linli.config.api): intake, a
+resident's own cases, staff transitions and the three rates.
 
 Handlers parse, authorise, call one service and render, like the pages.
 
@@ -28,26 +29,21 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Literal, Optional
 
-import ninja
 import pydantic
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db.models import Q
-from django.http.multipartparser import MultiPartParserError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.translation import gettext as _
-from ninja import Field, Header, NinjaAPI, Query, Schema, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.openapi.docs import DocsBase, _csrf_needed
+from ninja import Field, Header, Query, Router, Schema, Status
+from ninja.errors import AuthenticationError
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
 from linli.community.models import Community, Grid, Organisation
 from linli.community.scope import scope_of
-from linli.core.errors import InvalidInput, LinliError, NotFound, PermissionDenied
+from linli.core.api import ERRORS, SchemaError
+from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 
 from . import apikeys, photos as case_photos, rates, services
 from .models import Case, Category
@@ -129,196 +125,7 @@ def _case(request, number: str) -> Case:
     return case
 
 
-# --- docs without a CDN ---------------------------------------------------------------------------
-
-_NINJA_STATIC = Path(ninja.__file__).parent / "static" / "ninja"
-DOCS_ASSETS = {
-    "swagger-ui.css": "text/css",
-    "swagger-ui-bundle.js": "text/javascript",
-    "swagger-ui-init.js": "text/javascript",
-    "favicon.png": "image/png",
-    "favicon.svg": "image/svg+xml",
-}
-
-
-def _script_json(value) -> str:
-    """JSON to put inside a <script> element, whose text is not HTML-decoded: no '<', '>' or '&' in clear."""
-    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-class LocalSwagger(DocsBase):
-    """Swagger UI from the copy django-ninja ships, served by this app: many
-    installations are offline, so the docs page loads nothing from a CDN."""
-
-    def render_page(self, request, api, **kwargs):
-        from django.middleware.csrf import get_token
-
-        settings = {"url": self.get_openapi_url(api, kwargs), "layout": "BaseLayout", "deepLinking": True}
-        asset = lambda name: reverse("api_v1_docs_asset", args=[name])  # noqa: E731
-        csrf = get_token(request) if _csrf_needed(api) else ""
-        html = f"""<!DOCTYPE html>
-<html>
-<head>
-<meta charset="utf-8">
-<title>{escape(api.title)}</title>
-<link rel="stylesheet" href="{asset('swagger-ui.css')}">
-<link rel="icon" href="{asset('favicon.svg')}" type="image/svg+xml">
-</head>
-<body data-csrf-token="{escape(csrf)}" data-api-csrf="{'true' if csrf else ''}">
-<script type="application/json" id="swagger-settings">{_script_json(settings)}</script>
-<div id="swagger-ui"></div>
-<script src="{asset('swagger-ui-bundle.js')}"></script>
-<script src="{asset('swagger-ui-init.js')}"></script>
-</body>
-</html>"""
-        return HttpResponse(html)
-
-
-def docs_asset(request, name: str):
-    """One file of the bundled Swagger UI (a fixed list: nothing else is readable here)."""
-    if name not in DOCS_ASSETS:
-        raise Http404
-    response = FileResponse((_NINJA_STATIC / name).open("rb"), content_type=DOCS_ASSETS[name])
-    response["Cache-Control"] = "public, max-age=86400"
-    return response
-
-
-api = NinjaAPI(
-    title=API_TITLE,
-    version="1",
-    description=(__doc__ or "").partition("\n\n")[2],
-    urls_namespace="api_v1",
-    auth=[BearerKey(), HeaderKey(), SessionWithCsrf()],
-    docs=LocalSwagger(),
-    docs_url="/docs",
-    openapi_url="/openapi.json",
-)
-
-
-# --- errors: one format ---------------------------------------------------------------------------
-
-class ErrorOut(Schema):
-    code: str
-    message: str
-    field: Optional[str] = None
-
-
-ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 422, 429)}
-
-
-def _error(request, status: int, code: str, message, field: str | None = None) -> HttpResponse:
-    return api.create_response(request, {"code": code, "message": str(message), "field": field}, status=status)
-
-
-def _status_of(exc: LinliError) -> int:
-    if isinstance(exc, apikeys.RateLimited):
-        return 429
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, IllegalTransition) or exc.code == "idempotency_conflict":
-        return 409
-    return 400
-
-
-@api.exception_handler(LinliError)
-def _on_linli_error(request, exc: LinliError):
-    response = api.create_response(request, exc.as_dict(), status=_status_of(exc))
-    if isinstance(exc, apikeys.RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(AuthenticationError)
-def _on_unauthenticated(request, exc):
-    response = _error(request, 401, "unauthenticated",
-                      _("Sign in, or send an API key as “Authorization: Bearer <key>” or “X-Api-Key”."))
-    response["WWW-Authenticate"] = 'Bearer realm="linli"'
-    return response
-
-
-@api.exception_handler(HttpError)
-def _on_http_error(request, exc: HttpError):
-    status = exc.status_code
-    if status == 403 and "CSRF" in exc.message:
-        return _error(request, 403, "csrf_failed",
-                      _("The CSRF check failed: send the X-CSRFToken header with the session's token."))
-    codes = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 429: "rate_limited"}
-    messages = {401: _("Sign in, or send an API key."), 403: _("You may not do this."),
-                404: _("Not found."), 429: _("Too many requests. Try again later.")}
-    return _error(request, status, codes.get(status, "error"), messages.get(status, _("The request failed.")))
-
-
-@api.exception_handler(RequestDataTooBig)
-@api.exception_handler(TooManyFieldsSent)
-@api.exception_handler(TooManyFilesSent)
-def _on_too_big(request, exc):
-    return _error(request, 400, "too_big", _("The request is too large."))
-
-
-@api.exception_handler(MultiPartParserError)
-def _on_bad_multipart(request, exc):
-    return _error(request, 400, "bad_multipart", _("The multipart body cannot be read."))
-
-
-@api.exception_handler(Http404)
-def _on_404(request, exc):
-    return _error(request, 404, "not_found", _("Not found."))
-
-
-def _field_of(loc) -> str | None:
-    # ("body", "payload", "lat"), ("query", "page"): the field is what follows the wrappers.
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form", "file", "payload",
-                                              "filters")]
-    return ".".join(parts) or None
-
-
-def _message_of(error: dict) -> str:
-    kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return _("This field is required.")
-    if kind in ("literal_error", "enum"):
-        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        return _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)}
-    if kind == "string_too_long":
-        return _("At most %(n)d characters.") % {"n": ctx.get("max_length", 0)}
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        return _("This number is out of range.")
-    if kind.startswith(("float", "int", "finite_number")):
-        return _("Enter a number.")
-    if kind.startswith("bool"):
-        return _("Enter true or false.")
-    if kind == "extra_forbidden":
-        return _("Unknown field.")
-    if kind.startswith("string"):
-        return _("Enter text.")
-    return _("This value is not valid.")
-
-
-def _validation_response(request, errors: list[dict]) -> HttpResponse:
-    first = errors[0] if errors else {}
-    code = "required" if first.get("type") == "missing" else (
-        "unknown_field" if first.get("type") == "extra_forbidden" else "invalid")
-    return _error(request, 422, code, _message_of(first), _field_of(first.get("loc", ())))
-
-
-@api.exception_handler(ValidationError)
-def _on_validation_error(request, exc: ValidationError):
-    return _validation_response(request, exc.errors)
-
-
-class _SchemaError(Exception):
-    """A body that does not match its schema (raised by our own body parsing)."""
-
-    def __init__(self, errors):
-        self.errors = errors
-
-
-@api.exception_handler(_SchemaError)
-def _on_schema_error(request, exc: _SchemaError):
-    return _validation_response(request, exc.errors)
+router = Router(auth=[BearerKey(), HeaderKey(), SessionWithCsrf()], tags=["cases"])
 
 
 # --- schemas --------------------------------------------------------------------------------------
@@ -534,7 +341,7 @@ def _body(request: HttpRequest, schema: type[Schema], *, photo_field: str = "pho
         data = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken" and v != ""}
         for name in request.FILES:
             if name != photo_field:
-                raise _SchemaError([{"type": "extra_forbidden", "loc": (name,)}])
+                raise SchemaError([{"type": "extra_forbidden", "loc": (name,)}])
         files = request.FILES.getlist(photo_field)
     elif content_type in ("application/json", "") or content_type.endswith("+json"):
         try:
@@ -548,7 +355,7 @@ def _body(request: HttpRequest, schema: type[Schema], *, photo_field: str = "pho
     try:
         return schema.model_validate(data), files
     except pydantic.ValidationError as exc:
-        raise _SchemaError(exc.errors(include_url=False))
+        raise SchemaError(exc.errors(include_url=False))
 
 
 def _request_body(schema: type[Schema], *, with_photos: bool) -> dict:
@@ -665,7 +472,7 @@ def _reloaded(case: Case) -> Case:
     return Case.objects.select_related("community", "category", "grid", "unit", "master", "reporter").get(pk=case.pk)
 
 
-@api.post(
+@router.post(
     "/cases", url_name="case_create", summary="Raise a case",
     response={201: CaseOut, 200: CaseOut, **ERRORS},
     openapi_extra=_request_body(CaseIn, with_photos=True),
@@ -681,7 +488,7 @@ def case_create(request, idempotency_key: Optional[str] = Header(None, alias="Id
     return Status(201 if created else 200, case_out(_reloaded(case), request))
 
 
-@api.get("/cases/mine", url_name="cases_mine", summary="My cases", response={200: CasePageOut, **ERRORS})
+@router.get("/cases/mine", url_name="cases_mine", summary="My cases", response={200: CasePageOut, **ERRORS})
 def cases_mine(request, page: int = Query(1, ge=1, le=100_000),
                page_size: int = Query(20, ge=1, le=PAGE_SIZE_MAX),
                status: Optional[Literal[tuple(Case.Status.values)]] = Query(None)):  # type: ignore[valid-type]
@@ -701,12 +508,12 @@ def cases_mine(request, page: int = Query(1, ge=1, le=100_000),
             "items": [case_out(c, request) for c in items]}
 
 
-@api.get("/cases/{number}", url_name="case_detail", summary="One case", response={200: CaseOut, **ERRORS})
+@router.get("/cases/{number}", url_name="case_detail", summary="One case", response={200: CaseOut, **ERRORS})
 def case_detail(request, number: str):
     return case_out(_case(request, number), request)
 
 
-@api.get("/cases/{number}/photos/{photo_id}", url_name="case_photo", summary="One photo of a case",
+@router.get("/cases/{number}/photos/{photo_id}", url_name="case_photo", summary="One photo of a case",
          response={200: None, **ERRORS},
          openapi_extra={"responses": {"200": {"description": "The image",
                                               "content": {"image/jpeg": {}, "image/png": {}}}}})
@@ -729,7 +536,7 @@ def _unit(case: Case, unit_id: int | None, *, required: bool) -> Organisation | 
     return unit
 
 
-@api.post(
+@router.post(
     "/cases/{number}/transitions", url_name="case_transition", summary="Move a case on",
     response={200: CaseOut, **ERRORS},
     openapi_extra=_request_body(TransitionIn, with_photos=True),
@@ -810,7 +617,7 @@ def _rate_row(row, group: str | None) -> dict:
             "counts": dict(row.counts), "rates": {name: row.rate(name) for name in rates.RATES}}
 
 
-@api.get("/rates", url_name="rates", summary="The three rates", response={200: RatesOut, **ERRORS})
+@router.get("/rates", url_name="rates", summary="The three rates", response={200: RatesOut, **ERRORS})
 def three_rates(request, group: Literal["community", "grid", "unit", "category"] = Query("grid"),
                 period: Optional[str] = Query(None, description="2025, 2025-03 or 2025-Q1; left out: all time")):
     """Response, resolution and satisfaction rates of the cases this account may see

@@ -25,7 +25,8 @@ from django.utils.translation import gettext as _
 
 from linli.community.models import Community
 from linli.core import events
-from linli.core.errors import InvalidInput, LinliError
+from linli.core import errors as core_errors
+from linli.core.errors import InvalidInput
 
 from .models import ApiKey, ApiKeyUsage
 
@@ -39,14 +40,8 @@ WINDOW = dt.timedelta(minutes=1)
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 
 
-class RateLimited(LinliError):
+class RateLimited(core_errors.RateLimited):
     """Too many requests with one key in the current minute."""
-
-    code = "rate_limited"
-
-    def __init__(self, message, *, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -157,14 +157,20 @@ def case_submit(*, actor, intake: Intake, idempotency: tuple[str, str] | None = 
     return _submit(actor, intake, None, request_hash), True
 
 
+class IdempotencyConflict(InvalidInput):
+    """An Idempotency-Key sent again with another request (409 in the API)."""
+
+    code = "idempotency_conflict"
+    status = 409
+
+
 def _idempotent_replay(idempotency: tuple[str, str], request_hash: str) -> Case | None:
     found = (IdempotencyKey.objects.filter(scope=idempotency[0], key=idempotency[1])
              .values_list("case_id", "request_hash").first())
     if found is None:
         return None
     if found[1] != request_hash:
-        raise InvalidInput(_("This Idempotency-Key was used for a different request."),
-                           code="idempotency_conflict")
+        raise IdempotencyConflict(_("This Idempotency-Key was used for a different request."))
     return Case.objects.get(pk=found[0])
 
 

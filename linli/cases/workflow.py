@@ -32,6 +32,7 @@ S = Case.Status
 
 class IllegalTransition(InvalidInput):
     code = "illegal_transition"
+    status = 409
 
 
 # Who may make a move: a label that `actor_may` understands.

@@ -150,7 +150,18 @@ def events_for(user, *, verb: str = "", target_type: str = "", actor: str = "",
         qs = qs.filter(created_at__gte=since)
     if until:
         qs = qs.filter(created_at__lt=until)
-    return qs.select_related("community", "grid")
+    return qs
+
+
+def place_names(events) -> dict[tuple[str, int], str]:
+    """The names of the courtyards and communities these events happened in, keyed
+    ``("grid", id)`` / ``("community", id)``: two queries for a whole page of events."""
+    grid_ids = {e.grid_id for e in events if e.grid_id}
+    community_ids = {e.community_id for e in events if e.community_id and not e.grid_id}
+    names = {("grid", pk): name for pk, name in Grid.objects.filter(pk__in=grid_ids).values_list("pk", "name")}
+    names.update({("community", pk): name
+                  for pk, name in Community.objects.filter(pk__in=community_ids).values_list("pk", "name")})
+    return names
 
 
 AGE_BANDS = [(0, 17, "0–17"), (18, 34, "18–34"), (35, 59, "35–59"), (60, 79, "60–79"), (80, 200, "80+")]

@@ -187,6 +187,8 @@ def resident_detail(request, pk):
 def _event_rows(user, events):
     links = user.has_perm("community.search_registry")
     field_labels = dict(protected_field_choices())
+    events = list(events)
+    places = selectors.place_names(events)
     rows = []
     for event in events:
         try:
@@ -200,6 +202,8 @@ def _event_rows(user, events):
             "kind": kind,
             "field_label": field_labels.get(field, field) if field else "",
             "reason": (event.data or {}).get("reason", ""),
+            "place": (places.get(("grid", event.grid_id)) if event.grid_id
+                      else places.get(("community", event.community_id), "")),
             "resident_link": links and event.target_type == "community.resident",
             "household_link": links and event.target_type == "community.household",
         })

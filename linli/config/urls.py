@@ -8,7 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("open311/v2/", include("linli.cases.urls_open311")),
-    path("api/v1/", include("linli.cases.urls_api")),
+    path("api/v1/", include("linli.config.urls_api")),
     path("cases/", include("linli.cases.urls")),
     path("inbox/", include("linli.notify.urls")),
     path("insight/", include("linli.insight.urls")),

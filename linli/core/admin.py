@@ -7,13 +7,12 @@ from .models import Event
 class EventAdmin(admin.ModelAdmin):
     """The event log is append-only: readable here, never edited or deleted."""
 
-    list_display = ("created_at", "actor_label", "verb", "target_type", "target_id", "community", "grid")
-    list_filter = ("verb", "target_type", "community")
+    list_display = ("created_at", "actor_label", "verb", "target_type", "target_id", "community_id", "grid_id")
+    list_filter = ("verb", "target_type")
     search_fields = ("actor_label", "verb", "target_id")
     date_hierarchy = "created_at"
-    list_select_related = ("community", "grid")
     fields = ("created_at", "actor", "actor_label", "verb", "target_type", "target_id",
-              "street", "community", "grid", "data")
+              "street_id", "community_id", "grid_id", "data")
     readonly_fields = fields
 
     def has_add_permission(self, request):

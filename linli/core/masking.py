@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_name(name: str) -> str:
     """张*明, 李*, 欧阳**锋; the first and last characters stay."""
@@ -49,3 +51,13 @@ MASKS = {
     "date": mask_date,
     "text": mask_text,
 }
+
+
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def scrub(text: str) -> str:
+    """Mask ID-card and mobile numbers in free text (a reason, a title, a message)."""
+    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text or "")
+    return _MOBILE.sub(lambda m: mask_phone(m.group()), text).strip()

@@ -36,7 +36,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from linli.cases.models import Case
-from linli.community.models import Organisation, StaffRole
+from linli.community.models import Community, Organisation, StaffRole
 from linli.community.scope import scope_of
 from linli.core import events
 from linli.core.errors import InvalidInput, PermissionDenied
@@ -449,6 +449,12 @@ def webhook_update(*, actor, webhook: Webhook, name: str | None = None, url: str
     return hook
 
 
+def _community_code(community_id: int | None) -> str | None:
+    if community_id is None:
+        return None
+    return Community.objects.filter(pk=community_id).values_list("code", flat=True).first()
+
+
 def webhook_payload(event: Event) -> dict:
     """What a webhook receives for one event (ids and verbs only, as the event log holds)."""
     target_id = event.target_id
@@ -460,7 +466,7 @@ def webhook_payload(event: Event) -> dict:
         "id": event.pk,
         "verb": event.verb,
         "time": timezone.localtime(event.created_at).isoformat(),
-        "community": event.community.code if event.community_id else None,
+        "community": _community_code(event.community_id),
         "target": {"type": target_type, "id": target_id},
         "data": event.data or {},
     }
@@ -495,7 +501,7 @@ def deliver_due_webhooks(now=None, limit: int = 100) -> dict:
                    .update(next_attempt_at=now + WEBHOOK_LEASE, attempts=F("attempts") + 1))
         if not claimed:
             continue
-        delivery = WebhookDelivery.objects.select_related("webhook", "event__community").get(pk=pk)
+        delivery = WebhookDelivery.objects.select_related("webhook", "event").get(pk=pk)
         code, error = _post(delivery)
         delivery.last_status_code = code
         delivery.last_error = error[:500]

@@ -1,15 +1,17 @@
-"""/api/v1/: the JSON API (linli.cases.api), its OpenAPI document and its docs page."""
+"""/api/v1/: the JSON API (linli.config.api), its OpenAPI document and its docs page."""
 
-from django.http import JsonResponse
 from django.urls import path, re_path
 from django.utils.translation import gettext as _
 
-from .api import api, docs_asset
+from linli.core.api import docs_asset
+from linli.core.web import json_error
+
+from .api import api
 
 
 def not_found(request, rest=""):
     """Any other path under /api/v1/: the API's error format, not an HTML page."""
-    return JsonResponse({"code": "not_found", "message": _("Not found."), "field": None}, status=404)
+    return json_error(404, "not_found", _("Not found."))
 
 
 urlpatterns = [
