@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "linli.cases",
     "linli.notify",
     "linli.insight",
+    # The demo community sits above every app: it seeds their histories through their services.
+    "linli.demo",
 ]
 
 MIDDLEWARE = [
