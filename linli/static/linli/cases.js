@@ -8,18 +8,6 @@
     return form.querySelector("[name$='" + suffix + "']");
   }
 
-  function post(url, data, done) {
-    var request = new XMLHttpRequest();
-    request.open("POST", url, true);
-    request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
-    request.onload = function () {
-      if (request.status === 200) {
-        try { done(JSON.parse(request.responseText)); } catch (e) { /* ignore a bad answer */ }
-      }
-    };
-    request.send(data);
-  }
-
   /* Place: show the courtyard or the point inputs for the chosen place. */
   function setUpPlace(form) {
     var radios = form.querySelectorAll("input[type=radio][name$='place']");
@@ -59,7 +47,8 @@
     var text = byName(form, "description");
     var select = byName(form, "category");
     var box = form.querySelector("#suggestion");
-    if (!url || !text || !select || !box) { return; }
+    // Requests go through http.js (loaded before this file); without it there is simply no suggestion.
+    if (!url || !text || !select || !box || !window.linliHttp || !window.FormData) { return; }
     var touched = select.value !== "";
     var timer = null;
     var last = "";
@@ -103,8 +92,8 @@
       var data = new FormData();
       data.append("description", value);
       data.append("community", community());
-      data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      post(url, data, show);
+      // A failed suggestion changes nothing: the resident picks the category as without script.
+      window.linliHttp.post(url, data, { form: form, done: show });
     }
 
     text.addEventListener("input", function () {

@@ -14,8 +14,8 @@
     var button = box.querySelector(".reply-check-button");
     var result = box.querySelector(".reply-check-result");
     var draft = form ? form.querySelector("textarea[name$='resolution']") : null;
-    var token = form ? form.querySelector("[name=csrfmiddlewaretoken]") : null;
-    if (!form || !button || !result || !draft || !token || !window.FormData) { return; }
+    var http = window.linliHttp;  // http.js, loaded before this file
+    if (!form || !button || !result || !draft || !http || !http.csrfToken(form) || !window.FormData) { return; }
     button.hidden = false;
 
     function say(text) {
@@ -63,27 +63,20 @@
       var data = new FormData();
       data.append("case", box.getAttribute("data-case"));
       data.append("draft", draft.value);
-      data.append("csrfmiddlewaretoken", token.value);
-      var request = new XMLHttpRequest();
-      request.open("POST", box.getAttribute("data-url"), true);
-      request.setRequestHeader("X-Requested-With", "XMLHttpRequest");
       button.disabled = true;
       say(box.getAttribute("data-busy"));
-      request.onload = function () {
-        button.disabled = false;
-        var answer = null;
-        try { answer = JSON.parse(request.responseText); } catch (e) { answer = null; }
-        if (request.status === 200 && answer && answer.scores) {
-          show(answer);
-        } else {
-          say(answer && answer.message ? answer.message : box.getAttribute("data-failed"));
+      http.post(box.getAttribute("data-url"), data, {
+        form: form,
+        done: function (answer) {
+          button.disabled = false;
+          if (answer.scores) { show(answer); } else { say(box.getAttribute("data-failed")); }
+        },
+        // The server's message where it gave one (no draft, too long); else the page's own words.
+        fail: function (error) {
+          button.disabled = false;
+          say(error.message || box.getAttribute("data-failed"));
         }
-      };
-      request.onerror = function () {
-        button.disabled = false;
-        say(box.getAttribute("data-failed"));
-      };
-      request.send(data);
+      });
     });
   }
 
