@@ -1,16 +1,16 @@
 #!/usr/bin/env python
-"""False alarms and detection of the early warning (linli.insight.warnings) on the demo history.
+"""False alarms and detection of the early warning (linli.insight.early_warning) on the demo history.
 
     .venv/bin/python bench/warning_bench.py [--data-dir DIR] [--plants 200] [--seed 3]
 
 1. Builds the demo community with its two years of cases in a fresh database (`linli migrate`,
    `linli seed-demo`, ~30 s) under a temporary LINLI_DATA_DIR, or uses --data-dir where that
    database already exists.
-2. Runs `warnings.detect` over every day of the history for every series (courtyard ×
+2. Runs `early_warning.detect` over every day of the history for every series (courtyard ×
    category, and category among cases without a courtyard). The demo history has no planted
    surges (its daily counts are Poisson draws around a seasonal mean), so every alert is a
    false alarm: prints alerts per series-year (consecutive days of one rise count as one
-   alert, as `warnings.scan` stores them) and for the whole community per year.
+   alert, as `early_warning.scan` stores them) and for the whole community per year.
 3. Plants surges one at a time in a random series and day of the second year — +8 cases over
    2 days, +5 over 2 days, +12 over 7 days — and prints how many are detected within 7 days of
    their start and after how many days (0: on the first day of the surge).
@@ -56,7 +56,7 @@ def main() -> int:
     parser.add_argument("--data-dir", help="a LINLI_DATA_DIR whose database already holds the demo")
     parser.add_argument("--plants", type=int, default=200)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--p", type=float, help="the p-value threshold (default: warnings.P_ALERT)")
+    parser.add_argument("--p", type=float, help="the p-value threshold (default: early_warning.P_ALERT)")
     args = parser.parse_args()
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="linli-warn-")
     env = dict(os.environ, LINLI_DATA_DIR=data_dir)
@@ -76,20 +76,20 @@ def main() -> int:
 
     from linli.cases.models import Case
     from linli.community.models import Community
-    from linli.insight import warnings
+    from linli.insight import early_warning
 
     if args.p:
-        warnings.P_ALERT = args.p
+        early_warning.P_ALERT = args.p
     community = Community.objects.filter(pk__in=Case.objects.values("community_id")).order_by("pk").first()
     span = Case.objects.filter(community=community).aggregate(first=Min("created_at"), last=Max("created_at"))
-    first, last = warnings.local_day(span["first"]), warnings.local_day(span["last"])
+    first, last = early_warning.local_day(span["first"]), early_warning.local_day(span["last"])
 
     started = time.perf_counter()
-    counts, dates, grids, categories = warnings.series_counts(community.pk, first, last)
+    counts, dates, grids, categories = early_warning.series_counts(community.pk, first, last)
     reference = time.perf_counter() - started
-    warm = warnings.WINDOW + warnings.BASELINE - 1          # the first day that has a full baseline
+    warm = early_warning.WINDOW + early_warning.BASELINE - 1          # the first day that has a full baseline
     started = time.perf_counter()
-    findings = warnings.detect(counts, dates, grids, categories, scan_from=warm)
+    findings = early_warning.detect(counts, dates, grids, categories, scan_from=warm)
     elapsed = time.perf_counter() - started
     n_series, n_days = counts.shape
     scanned_days = n_days - warm
@@ -99,8 +99,8 @@ def main() -> int:
           f"{n_series} series ({len(set(grids))} courtyard values × {len(set(categories))} categories present)")
     print(f"scan of {scanned_days} days × {n_series} series: {elapsed:.2f} s; reference (counts from the "
           f"database) {reference:.2f} s; ratio {elapsed / reference:.2f}")
-    print(f"parameters: window {warnings.WINDOW} d, baseline {warnings.BASELINE} d, prior {warnings.PRIOR} d, "
-          f"p < {warnings.P_ALERT:g}, at least {warnings.MIN_CASES} cases")
+    print(f"parameters: window {early_warning.WINDOW} d, baseline {early_warning.BASELINE} d, prior {early_warning.PRIOR} d, "
+          f"p < {early_warning.P_ALERT:g}, at least {early_warning.MIN_CASES} cases")
     print(f"false alarms (no surges planted): {len(alerts)} alerts over {years:.2f} years = "
           f"{len(alerts) / years:.1f} per year for the community, "
           f"{len(alerts) / (n_series * years):.4f} per series-year")
@@ -110,7 +110,7 @@ def main() -> int:
           f"{len(late) / (n_series):.4f} per series-year")
     by_level = {}
     for s, a, b in alerts:
-        level = counts[s, max(0, a - warnings.BASELINE):a].sum() / warnings.BASELINE
+        level = counts[s, max(0, a - early_warning.BASELINE):a].sum() / early_warning.BASELINE
         by_level.setdefault("busy (≥0.2/day)" if level >= 0.2 else "quiet (<0.2/day)", []).append((s, a, b))
     levels = counts[:, warm:].sum(axis=1) / scanned_days
     for name, group in sorted(by_level.items()):
@@ -128,7 +128,7 @@ def main() -> int:
             planted = counts.copy()
             for k in range(extra):
                 planted[s, start + k * length // extra] += 1
-            hits = [f for f in warnings.detect(planted, dates, grids, categories, scan_from=start - 1,
+            hits = [f for f in early_warning.detect(planted, dates, grids, categories, scan_from=start - 1,
                                                scan_to=start + 7)
                     if f.series == s and f.end >= start]
             if hits:

@@ -376,3 +376,30 @@ def test_intake_uses_the_active_model_and_falls_back_to_keywords(world):
     intake._models.clear()
     case, _ = case_submit(actor=None, intake=Intake(**intake_args))
     assert case.suggestion_source == "keywords"
+
+
+def test_a_promotion_retires_the_active_version_as_a_move_of_its_own(world):
+    from linli.core.errors import PermissionDenied
+
+    y = world.community
+    categories = _categories(y)
+    _cases(y, categories, _messages(12))
+    first = services.classifier_train_from_cases(actor=None, community=y)
+    # A community worker does not run the model; its admins, the job and the command do.
+    with pytest.raises(PermissionDenied):
+        services.classifier_promote(actor=world.users["worker"], version=first)
+    first.refresh_from_db()
+    assert first.status == "candidate" and not Event.objects.filter(verb="classifier.promoted").exists()
+    assert services.classifier_promote(actor=None, version=first) is True
+
+    # Stored active at once, as `linli classify train` stores a version: the one it replaces is retired.
+    second = services.classifier_store(actor=world.users["admin"], community=y, source="test", activate=True,
+                                       model=textclf.TextClassifier.from_bytes(bytes(first.artifact)))
+    first.refresh_from_db()
+    assert (first.status, second.status) == ("retired", "active")
+    retired = Event.objects.get(verb="classifier.retired")
+    promoted = Event.objects.get(verb="classifier.promoted", target_id=str(second.pk))
+    assert retired.target_id == str(first.pk) and retired.actor == world.users["admin"]
+    assert retired.data == {"from": "active", "to": "retired", "number": 1, "replaced_by": 2}
+    assert promoted.data == {"from": "candidate", "to": "active", "number": 2, "reason": "manual"}
+    assert retired.pk < promoted.pk and Event.objects.filter(verb="classifier.promoted").count() == 2

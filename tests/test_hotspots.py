@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from linli.core.errors import InvalidInput
-from linli.insight.hotspots import Message, attach, find_hot_issues, heat, similar
+from linli.insight.clustering import Message, attach, find_hot_issues, heat, similar
 from linli.insight.places import extract_places
 from linli.insight.textio import SHANGHAI, parse_datetimes, read_csv
 
@@ -268,6 +268,6 @@ def test_command_on_the_real_messages_gives_sane_issues(tmp_path):
     ("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十", "一二三四五六七八九十一二三四五六七八九十一二三…"),
 ])
 def test_titles_are_cut_after_a_whole_clause(phrase, title):
-    from linli.insight.hotspots import _shorten
+    from linli.insight.clustering import _shorten
 
     assert _shorten(phrase) == title

@@ -14,7 +14,7 @@ from linli.cases.defaults import install_default_categories
 from linli.cases.models import Case, Category
 from linli.cases.services import Intake, case_submit
 from linli.core.models import Event
-from linli.insight import warnings
+from linli.insight import early_warning
 from linli.insight.models import Alert
 from linli.notify.models import Notification
 from linli.notify.services import dispatch_new_events
@@ -57,34 +57,34 @@ def surge(w, n: int, *, grid: int = 0) -> list[Case]:
 
 
 def test_flat_history_raises_nothing(ww):
-    result = warnings.scan(ww.community.pk, days=60)
+    result = early_warning.scan(ww.community.pk, days=60)
     assert result == {"findings": 0, "raised": 0, "extended": 0}
     assert not Alert.objects.exists()
 
 
 def test_a_surge_raises_one_alert_with_its_cases_and_only_once(ww):
     cases = surge(ww, 8)
-    result = warnings.scan(ww.community.pk)
+    result = early_warning.scan(ww.community.pk)
     assert result["raised"] == 1
     alert = Alert.objects.get()
     today = timezone.localdate()
     assert (alert.grid, alert.category.code, alert.window_end) == (ww.grids[0], "noise", today)
-    assert alert.window_start == today - dt.timedelta(days=warnings.WINDOW - 1)
-    assert alert.observed >= 8 and alert.expected < 3 and alert.p_value < warnings.P_ALERT
+    assert alert.window_start == today - dt.timedelta(days=early_warning.WINDOW - 1)
+    assert alert.observed >= 8 and alert.expected < 3 and alert.p_value < early_warning.P_ALERT
     assert set(cases) <= set(alert.cases.all())
-    assert warnings.scan(ww.community.pk)["raised"] == 0          # the same window: no second alert
-    assert warnings.scan(ww.community.pk, days=3)["raised"] == 0
+    assert early_warning.scan(ww.community.pk)["raised"] == 0          # the same window: no second alert
+    assert early_warning.scan(ww.community.pk, days=3)["raised"] == 0
     assert Alert.objects.count() == 1 and Event.objects.filter(verb="alert.raised").count() == 1
 
 
 def test_the_alert_reaches_the_office_and_the_courtyards_grid_workers(ww):
     surge(ww, 8)
-    warnings.scan(ww.community.pk)
+    early_warning.scan(ww.community.pk)
     dispatch_new_events(settle_seconds=0)
     told = set(Notification.objects.filter(verb="alert.raised").values_list("user__username", flat=True))
     assert told == {"admin", "worker", "grid1"}
     note = Notification.objects.filter(verb="alert.raised").first()
-    assert "噪音扰民" in note.title and "1号院" in note.title and note.case_id is None
+    assert "噪音扰民" in note.title and "1号院" in note.title and note.target_type == "insight.alert"
     assert dispatch_new_events(settle_seconds=0)["notifications"] == 0
 
 
@@ -95,9 +95,9 @@ def test_the_alert_reaches_webhooks_that_want_it_and_the_inbox_links_to_it(ww, c
     alerts_hook, _secret = webhook_create(actor=None, community=ww.community, name="robot",
                                           url="http://127.0.0.1:9/robot", verbs=["alert.raised"])
     cases_hook, _secret = webhook_create(actor=None, community=ww.community, name="cases",
-                                         url="http://127.0.0.1:9/cases", verbs=["case.accept"])
+                                         url="http://127.0.0.1:9/cases", verbs=["case.accepted"])
     surge(ww, 8)
-    warnings.scan(ww.community.pk)
+    early_warning.scan(ww.community.pk)
     dispatch_new_events(settle_seconds=0)
     delivery = WebhookDelivery.objects.get(event__verb="alert.raised")
     assert delivery.webhook == alerts_hook
@@ -110,7 +110,7 @@ def test_the_alert_reaches_webhooks_that_want_it_and_the_inbox_links_to_it(ww, c
 
 def test_alert_events_carry_no_personal_data(ww):
     surge(ww, 8)
-    warnings.scan(ww.community.pk)
+    early_warning.scan(ww.community.pk)
     event = Event.objects.get(verb="alert.raised")
     text = repr(event.data)
     assert NOISE not in text and "广场舞" not in text
@@ -121,13 +121,13 @@ def test_alert_events_carry_no_personal_data(ww):
 
 def test_alerts_are_scoped_and_show_their_cases(ww, client):
     cases = surge(ww, 8)
-    warnings.scan(ww.community.pk)
+    early_warning.scan(ww.community.pk)
     alert = Alert.objects.get()
     u = ww.users
     for name in ("admin", "worker", "secretary", "grid1", "supervisor"):
-        assert list(warnings.alerts_for(u[name])) == [alert], name
+        assert list(early_warning.alerts_for(u[name])) == [alert], name
     for name in ("grid2", "z_worker", "resident", "unit_staff", "nobody"):
-        assert not warnings.alerts_for(u[name]).exists(), name
+        assert not early_warning.alerts_for(u[name]).exists(), name
     client.force_login(u["grid1"])
     page = client.get(reverse("insight:alert", args=[alert.pk])).content.decode()
     assert all(c.number in page for c in cases)
@@ -140,7 +140,7 @@ def test_alerts_are_scoped_and_show_their_cases(ww, client):
 
 def test_acknowledge_and_close(ww, client):
     surge(ww, 8)
-    warnings.scan(ww.community.pk)
+    early_warning.scan(ww.community.pk)
     alert = Alert.objects.get()
     client.force_login(ww.users["grid1"])
     client.post(reverse("insight:alert_status", args=[alert.pk]), {"status": "acknowledged"})
@@ -152,7 +152,7 @@ def test_acknowledge_and_close(ww, client):
     client.post(reverse("insight:alert_status", args=[alert.pk]), {"status": "closed"})
     alert.refresh_from_db()
     assert alert.status == Alert.Status.CLOSED
-    assert warnings.scan(ww.community.pk)["raised"] == 0           # a closed alert stays closed
+    assert early_warning.scan(ww.community.pk)["raised"] == 0           # a closed alert stays closed
     client.force_login(ww.users["grid2"])
     assert client.post(reverse("insight:alert_status", args=[alert.pk]), {"status": "open"}).status_code == 404
 
@@ -163,9 +163,70 @@ def test_detect_flags_a_planted_surge_but_not_steady_series():
     counts[0, ::2] = 1            # steady: one every other day
     counts[1, ::3] = 1
     counts[2, ::5] = 1
-    steady = warnings.detect(counts, days, [1, 1, 2], ["a", "b", "a"], scan_from=0)
+    steady = early_warning.detect(counts, days, [1, 1, 2], ["a", "b", "a"], scan_from=0)
     assert steady == []
     counts[2, 150:152] += 4       # +8 in two days
-    found = warnings.detect(counts, days, [1, 1, 2], ["a", "b", "a"], scan_from=0)
+    found = early_warning.detect(counts, days, [1, 1, 2], ["a", "b", "a"], scan_from=0)
     assert {f.series for f in found} == {2}
-    assert min(f.end for f in found) in (150, 151) and all(f.observed >= warnings.MIN_CASES for f in found)
+    assert min(f.end for f in found) in (150, 151) and all(f.observed >= early_warning.MIN_CASES for f in found)
+
+
+def test_acknowledging_and_closing_are_moves_with_one_event_each(ww):
+    from linli.core.errors import InvalidInput, PermissionDenied
+    from linli.core.workflow import IllegalTransition
+    from linli.insight.services import alert_set_status
+    from linli.insight.workflows import ALERT
+
+    surge(ww, 8)
+    early_warning.scan(ww.community.pk)
+    alert = Alert.objects.get()
+    u = ww.users
+    with pytest.raises(PermissionDenied):
+        alert_set_status(actor=u["grid2"], alert=alert, status="acknowledged")
+    with pytest.raises(PermissionDenied):
+        ALERT.transition(alert, "acknowledge", actor=u["z_worker"])
+    with pytest.raises(InvalidInput):
+        alert_set_status(actor=u["grid1"], alert=alert, status="open")
+    assert not Event.objects.filter(verb__in=["alert.acknowledged", "alert.closed"]).exists()
+
+    assert ALERT.allowed(u["grid1"], alert) == ["acknowledge", "close"]
+    alert = alert_set_status(actor=u["grid1"], alert=alert, status="acknowledged")
+    assert alert.status == Alert.Status.ACKNOWLEDGED
+    alert = alert_set_status(actor=u["grid1"], alert=alert, status="acknowledged")   # a second click
+    acknowledged = Event.objects.get(verb="alert.acknowledged")
+    assert (acknowledged.actor, acknowledged.target_id, acknowledged.grid_id) == (u["grid1"], str(alert.pk),
+                                                                                   ww.grids[0].pk)
+    assert acknowledged.data == {"from": "open", "to": "acknowledged", "alert": alert.pk}
+    with pytest.raises(IllegalTransition):
+        ALERT.transition(alert, "acknowledge", actor=u["admin"])
+
+    alert = alert_set_status(actor=u["supervisor"], alert=alert, status="closed")   # the street sees it too
+    assert alert.status == Alert.Status.CLOSED and ALERT.allowed(u["admin"], alert) == []
+    closed = Event.objects.get(verb="alert.closed")
+    assert closed.actor == u["supervisor"] and closed.data == {"from": "acknowledged", "to": "closed",
+                                                               "alert": alert.pk}
+    with pytest.raises(IllegalTransition):
+        ALERT.transition(alert, "close", actor=u["admin"])
+    assert Event.objects.filter(verb__startswith="alert.").count() == 3     # raised, acknowledged, closed
+
+
+def test_the_alert_recipe_names_the_rise_and_links_to_the_alert(ww):
+    from django.utils import translation
+
+    from linli.core import registry
+    from linli.insight.notifications import alert_messages
+
+    surge(ww, 8)
+    early_warning.scan(ww.community.pk)
+    alert = Alert.objects.get()
+    event = Event.objects.get(verb="alert.raised")
+    recipe = next(r for r in registry.recipes() if r.name == "insight.alerts")
+    assert recipe.matches("alert.raised") and not recipe.matches("alert.closed")
+    with translation.override("en"):
+        [(told_of, message)] = list(alert_messages([event]))
+    assert told_of == event
+    assert {ww.users[n].pk for n in ("admin", "worker", "grid1")} == set(message.user_ids)
+    assert message.url == reverse("insight:alert", args=[alert.pk]) and message.community_id == ww.community.pk
+    assert message.title.startswith("Unusual rise:") and "1号院" in message.title
+    assert f"{alert.observed} cases from {alert.window_start}" in message.body
+    assert NOISE not in message.title + message.body

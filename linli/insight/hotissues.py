@@ -1,21 +1,22 @@
-"""Hot issues kept in the database: the community's recent cases grouped by linli.insight.hotspots.
+"""Hot issues kept in the database: the community's recent cases grouped by linli.insight.clustering.
 
 Two jobs and two reads:
 
 * ``refresh(community_id)`` regroups the community's cases of the last ``WINDOW_DAYS`` days with
   ``find_hot_issues`` and matches each group to the stored issue sharing most of its members, so
   an issue keeps its id while it grows; groups that match nothing become new issues, issues left
-  without recent members are closed. Safe to run twice: a second run finds the same groups and
+  without recent members are closed (the ``close`` move of linli.insight.workflows.HOT_ISSUE).
+  Safe to run twice: a second run finds the same groups and
   changes nothing but heat (which decays with time).
 * ``attach_new(community_id)`` puts cases submitted since its cursor into an open issue when
-  ``hotspots.attach`` says they belong there. It runs every minute, outside the intake
+  ``clustering.attach`` says they belong there. It runs every minute, outside the intake
   transaction (intake stays as fast as before); a case that fits no issue waits for the next
   refresh. Safe to run twice: a case is a member of one issue at most (a unique row).
 * ``hot_issues_for(user)`` and ``similar_open_cases(user, case)`` are the staff pages' reads,
   scoped like cases (``linli.cases.selectors``), staff areas only.
 
-Events (``hotissue.formed``, ``hotissue.grew``) carry counts and ids, never a resident's words:
-the title is made from a resident's text, so it stays on the staff pages.
+Events (``hotissue.formed``, ``hotissue.grew``, ``hotissue.closed``) carry counts and ids, never a
+resident's words: the title is made from a resident's text, so it stays on the staff pages.
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ from django.utils import timezone
 
 from linli.cases import selectors
 from linli.cases.models import Case
+from linli.cases.workflow import allowed_moves
 from linli.community.models import Community
 from linli.community.scope import scope_of
 from linli.core import events
+from linli.core.masking import scrub
 
-from . import hotspots
+from . import clustering
 from .models import HotIssue, HotIssueMember, JobCursor
+from .workflows import HOT_ISSUE
 
 
-WINDOW_DAYS = hotspots.WINDOW_DAYS     # cases regrouped by a refresh, and the similar box's reach
+WINDOW_DAYS = clustering.WINDOW_DAYS     # cases regrouped by a refresh, and the similar box's reach
 MATCH = 0.5          # share of the smaller member set two groupings must share to be one issue
 MAX_CASES = 3000     # a refresh reads at most the newest this many cases (about half a year of the demo)
 SIMILAR_CANDIDATES = 400   # the similar box compares with at most the newest this many open cases
@@ -49,15 +53,15 @@ ATTACH_OVERLAP = dt.timedelta(minutes=5)
 
 # --- messages from cases ---------------------------------------------------------------------
 
-def message_of(case: Case) -> hotspots.Message:
-    """The case as hotspots sees it: its description, time and (as an opaque id) its reporter."""
+def message_of(case: Case) -> clustering.Message:
+    """The case as clustering sees it: its description, time and (as an opaque id) its reporter."""
     if case.reporter_id:
         reporter = f"r{case.reporter_id}"
     elif case.submitted_by_id and case.channel == Case.Channel.WEB:   # a resident's own account
         reporter = f"u{case.submitted_by_id}"
     else:
         reporter = ""   # a worker entering calls: told apart by their words (re-posts counted once)
-    return hotspots.Message(id=str(case.pk), title="", text=case.description, created_at=case.created_at,
+    return clustering.Message(id=str(case.pk), title="", text=case.description, created_at=case.created_at,
                             reporter=reporter)
 
 
@@ -73,8 +77,6 @@ def _grouped_cases(community_id: int, now: dt.datetime) -> QuerySet[Case]:
 
 def _clean_title(title: str) -> str:
     # Titles come from residents' words: mask any phone or ID-card number they hold.
-    from linli.notify.services import scrub
-
     return scrub(title)[:200]
 
 
@@ -84,14 +86,14 @@ def refresh(community_id: int, *, now: dt.datetime | None = None) -> dict:
     """Regroup the community's recent cases and store the hot issues. Returns counts."""
     now = now or timezone.now()
     cases = list(_grouped_cases(community_id, now)[:MAX_CASES])
-    found = hotspots.find_hot_issues([message_of(c) for c in cases], now=now) if cases else []
+    found = clustering.find_hot_issues([message_of(c) for c in cases], now=now) if cases else []
     window_ids = {c.pk for c in cases}
     with transaction.atomic():
         community = Community.objects.select_for_update().get(pk=community_id)  # one refresh at a time
         return _store(community, found, window_ids, now)
 
 
-def _store(community: Community, found: list[hotspots.HotIssue], window_ids: set[int], now) -> dict:
+def _store(community: Community, found: list[clustering.HotIssue], window_ids: set[int], now) -> dict:
     counts = {"issues": len(found), "formed": 0, "grew": 0, "closed": 0}
     open_rows = {row.pk: row for row in HotIssue.objects.filter(community=community, status=HotIssue.Status.OPEN)}
     members: dict[int, set[int]] = {}
@@ -143,15 +145,12 @@ def _store(community: Community, found: list[hotspots.HotIssue], window_ids: set
     for row_id, row in open_rows.items():
         if row_id not in used and not HotIssueMember.objects.filter(
                 hot_issue_id=row_id, case__created_at__gte=now - dt.timedelta(days=WINDOW_DAYS)).exists():
-            row.status = HotIssue.Status.CLOSED
-            row.save(update_fields=["status", "updated_at"])
-            events.record(actor=None, verb="hotissue.closed", target=row, community=community,
-                          data={"hot_issue": row.pk})
+            HOT_ISSUE.transition(row, "close", actor=None)
             counts["closed"] += 1
     return counts
 
 
-def _update_row(row: HotIssue, issue: hotspots.HotIssue) -> None:
+def _update_row(row: HotIssue, issue: clustering.HotIssue) -> None:
     """Title, place, times and heat from the latest grouping; the span covers older members too."""
     span = Case.objects.filter(pk__in=HotIssueMember.objects.filter(hot_issue=row).values("case_id"))
     times = sorted(span.values_list("created_at", flat=True))
@@ -179,11 +178,11 @@ def refresh_all() -> dict:
 
 # --- attach at intake (a job, after the fact) ------------------------------------------------
 
-def _open_issues(community_id: int, now: dt.datetime) -> tuple[list[HotIssue], list[hotspots.HotIssue]]:
-    """The community's open issues with their recent members, as hotspots values."""
+def _open_issues(community_id: int, now: dt.datetime) -> tuple[list[HotIssue], list[clustering.HotIssue]]:
+    """The community's open issues with their recent members, as clustering values."""
     rows = list(HotIssue.objects.filter(community_id=community_id, status=HotIssue.Status.OPEN))
     since = now - dt.timedelta(days=2 * WINDOW_DAYS)
-    by_issue: dict[int, list[hotspots.Message]] = {}
+    by_issue: dict[int, list[clustering.Message]] = {}
     member_cases = (Case.objects.filter(pk__in=HotIssueMember.objects.filter(hot_issue__in=rows).values("case_id"),
                                         created_at__gte=since)
                     .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel"))
@@ -196,16 +195,16 @@ def _open_issues(community_id: int, now: dt.datetime) -> tuple[list[HotIssue], l
         if not messages:
             continue
         kept.append(row)
-        values.append(hotspots.HotIssue(title=row.title, place=row.place, place_key=row.place_key,
+        values.append(clustering.HotIssue(title=row.title, place=row.place, place_key=row.place_key,
                                         first_at=messages[0].created_at, last_at=messages[-1].created_at,
                                         ids=tuple(m.id for m in messages), heat=row.heat, reports=len(messages),
                                         supports=0, members=tuple(messages)))
     return kept, values
 
 
-def attach_case(case: Case, rows: list[HotIssue], values: list[hotspots.HotIssue], *, now) -> HotIssue | None:
+def attach_case(case: Case, rows: list[HotIssue], values: list[clustering.HotIssue], *, now) -> HotIssue | None:
     """Put one case into the open issue it belongs to (if any); updates ``values`` in place."""
-    found = hotspots.attach(message_of(case), values, now=now)
+    found = clustering.attach(message_of(case), values, now=now)
     if found is None:
         return None
     row = rows[found.index]
@@ -299,7 +298,7 @@ def hot_issue_of(case: Case) -> HotIssue | None:
 def similar_open_cases(user, case: Case, *, k: int = SIMILAR_K, now: dt.datetime | None = None
                        ) -> list[tuple[Case, float]]:
     """Open cases of the case's community from the last WINDOW_DAYS days that read alike
-    (``hotspots.similar``), visible to the account, best first, with their affinity."""
+    (``clustering.similar``), visible to the account, best first, with their affinity."""
     now = now or timezone.now()
     candidates = list(staff_cases(user).filter(
         community_id=case.community_id, status__in=Case.OPEN_STATUSES,
@@ -308,15 +307,13 @@ def similar_open_cases(user, case: Case, *, k: int = SIMILAR_K, now: dt.datetime
     if not candidates:
         return []
     by_id = {str(c.pk): c for c in candidates}
-    found = hotspots.similar(message_of(case), [message_of(c) for c in candidates], k)
+    found = clustering.similar(message_of(case), [message_of(c) for c in candidates], k)
     return [(by_id[m.id], score) for m, score in found]
 
 
 def similar_box(user, case: Case) -> dict:
     """What the case page's "similar open cases" box shows (insight/_similar.html): the similar
     open cases, whether this account may merge the case now, and its hot issue if visible."""
-    from linli.cases.workflow import allowed_moves
-
     issue = hot_issue_of(case)
     if issue is not None and not hot_issues_for(user, status=None).filter(pk=issue.pk).exists():
         issue = None
@@ -324,12 +321,8 @@ def similar_box(user, case: Case) -> dict:
             "may_merge": case.is_open and "merge" in allowed_moves(user, case)}
 
 
-def seed_demo(community: Community, *, days: int = 365) -> dict:
-    """After the demo's case history: its hot issues now and the alerts of its last ``days`` days,
-    so the pages have something to show. Called before the notify cursor is fast-forwarded:
-    past alerts are not news."""
-    from . import warnings
 
-    issues = refresh(community.pk)
-    alerts = warnings.scan(community.pk, days=days)
-    return {"hot_issues": issues["formed"], "alerts": alerts["raised"]}
+def similar_panel(user, case: Case) -> dict:
+    """The case page's panel (the ``cases.staff_case_panels`` hook): the similar box, under the
+    name ``box`` its template reads, so it cannot clash with the names of the case page."""
+    return {"template": "insight/_similar.html", "context": {"box": similar_box(user, case)}}

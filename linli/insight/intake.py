@@ -1,5 +1,5 @@
-"""The learned classifier at intake: ``learned_suggestion`` is registered in
-linli.cases.classify.CLASSIFIERS ahead of the keyword rules, which stay the fallback.
+"""The learned classifier at intake: ``learned_suggestion`` fills the ``cases.category_suggesters``
+hook (linli.insight.apps), which intake asks ahead of the keyword rules, which stay the fallback.
 
 Loading an artifact takes a tenth of a second, far too slow per request, so loaded models
 are cached in the process keyed by (version pk, artifact checksum): an artifact never

@@ -1,10 +1,13 @@
-"""The periodic retraining job: staff corrections become a better model, never a worse one.
+"""The periodic retraining job, and the insight jobs caught up over a history loaded at once.
 
-``retrain_all`` is the job declared in linli.core.jobs (no arguments, like every job);
+``retrain_all`` is a job linli.insight.apps registers (no arguments, like every job);
 ``retrain(community_id)`` does one community. Safe to run twice or in two workers: a
 community is skipped when a version trained on exactly the same cases already exists
 (the training data's sha256 is stored on each version), and a race between two workers
 ends at the version number's unique constraint, with the loser skipping.
+
+``catch_up(community_id)`` is for a community whose cases arrived all at once (the demo's
+history): what the hourly jobs would have left behind had they been running all along.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.db import IntegrityError
 from linli.cases.models import Case
 from linli.community.models import Community
 
-from . import services
+from . import early_warning, hotissues, services
 from .models import ClassifierVersion
 
 log = logging.getLogger(__name__)
@@ -51,3 +54,12 @@ def retrain_all() -> dict:
         totals["trained"] += result.get("trained", 0)
         totals["promoted"] += result.get("promoted", 0)
     return totals
+
+
+def catch_up(community_id: int, *, days: int = 365) -> dict:
+    """The community's hot issues now and the alerts of its last ``days`` days. Its events are
+    written as the jobs write them: a caller that does not want past alerts to be news moves the
+    notification cursor past them afterwards (the demo does)."""
+    issues = hotissues.refresh(community_id)
+    alerts = early_warning.scan(community_id, days=days)
+    return {"hot_issues": issues["formed"], "alerts": alerts["raised"]}

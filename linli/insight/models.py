@@ -110,7 +110,7 @@ class JobCursor(models.Model):
 class Alert(models.Model):
     """An unusual rise of one category's cases in one courtyard (or among cases without one).
 
-    Raised by linli.insight.warnings; one row per series and run of days: a rise that goes on
+    Raised by linli.insight.early_warning; one row per series and run of days: a rise that goes on
     extends its open alert instead of raising another.
     """
 

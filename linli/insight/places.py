@@ -79,7 +79,7 @@ _NON_PLACE_ENDINGS = (
 )
 # Leading characters of an unknown word that belong to the sentence, not the name: "把富兴嘉城".
 _LEADING_NOISE = "把在从到对向给被让由为于是和与及或的了将往距临至等请说就也都又还住近离经"
-_TOWN_INSIDE = __import__("re").compile(r"^.*?(?:街道|社区|镇)(?=..)")
+_TOWN_INSIDE = re.compile(r"^.*?(?:街道|社区|镇)(?=..)")
 
 _ADMIN = re.compile(r"(?<![A-Za-z0-9])([A-Z]\d{0,2})(市|区|县)")
 _REAL_ADMIN = re.compile(r"([\u4e00-\u9fa5]{2,4}?)(省|市|区|县)")

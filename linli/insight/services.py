@@ -1,4 +1,6 @@
-"""Writes for the learned classifier: training a version, storing it, promoting it.
+"""Writes of linli.insight that people and commands make: an alert's status, and the learned
+classifier's versions (training one, storing it, promoting it). Every change of state is a move
+of linli.insight.workflows.
 
 A community's model learns from its own cases whose category staff confirmed (a category
 set and not waiting for triage). A deterministic hash of each case id puts one case in
@@ -17,10 +19,11 @@ from django.utils.translation import gettext as _
 
 from linli.cases.models import Case
 from linli.core import events
-from linli.core.errors import InvalidInput
+from linli.core.errors import InvalidInput, PermissionDenied
 
-from . import textclf
-from .models import ClassifierVersion
+from . import rules, textclf
+from .models import Alert, ClassifierVersion
+from .workflows import ALERT, CLASSIFIER
 
 VALIDATION_SHARE = 5  # one case in five validates
 MIN_TRAINING_CASES = 20
@@ -76,17 +79,30 @@ def classifier_store(*, actor, model: textclf.TextClassifier, community=None, so
                   data={"number": number, "trained_on": version.trained_on, "source": version.source,
                         "macro_f1": (version.metrics.get("cv") or {}).get("macro_f1")})
     if activate:
-        _activate(actor, version, reason="manual")
+        version = _activate(actor, version, reason="manual")
     return version
 
 
-def _activate(actor, version: ClassifierVersion, *, reason: str, data: dict | None = None) -> None:
-    ClassifierVersion.objects.filter(community=version.community, status=ClassifierVersion.Status.ACTIVE) \
-        .exclude(pk=version.pk).update(status=ClassifierVersion.Status.RETIRED)
-    version.status = ClassifierVersion.Status.ACTIVE
-    version.save(update_fields=["status"])
-    events.record(actor=actor, verb="classifier.promoted", target=version, community=version.community,
-                  data={"number": version.number, "reason": reason, **(data or {})})
+def _activate(actor, version: ClassifierVersion, *, reason: str, data: dict | None = None,
+              metrics: dict | None = None) -> ClassifierVersion:
+    """Promote the version, retiring the scope's active one first (a move and an event each).
+    Called inside the caller's transaction, so both moves stand or fall together."""
+    for previous in ClassifierVersion.objects.filter(community=version.community,
+                                                     status=ClassifierVersion.Status.ACTIVE).exclude(pk=version.pk):
+        CLASSIFIER.transition(previous, "retire", actor=actor, data={"replaced_by": version.number})
+    return CLASSIFIER.transition(version, "promote", actor=actor, apply=_set_metrics(metrics),
+                                 data={"reason": reason, **(data or {})})
+
+
+def _set_metrics(metrics: dict | None):
+    """The move's own change: the promotion's comparison kept with the version's metrics."""
+    if metrics is None:
+        return None
+
+    def apply(version, now):
+        version.metrics = metrics
+
+    return apply
 
 
 def classifier_train_from_cases(*, actor, community) -> ClassifierVersion:
@@ -114,7 +130,8 @@ def _validation_metrics(model: textclf.TextClassifier, validation: list) -> dict
 @transaction.atomic
 def classifier_promote(*, actor, version: ClassifierVersion) -> bool:
     """Make a candidate the community's active version if it is not worse than the active one
-    on the fixed validation split; otherwise retire it. Returns whether it was promoted."""
+    on the fixed validation split; otherwise reject it (retired, never having been active).
+    Returns whether it was promoted."""
     version = ClassifierVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != ClassifierVersion.Status.CANDIDATE:
         raise InvalidInput(_("Only a candidate version can be promoted; version %(number)d is %(status)s.")
@@ -133,13 +150,26 @@ def classifier_promote(*, actor, version: ClassifierVersion) -> bool:
     old = _validation_metrics(textclf.TextClassifier.from_bytes(bytes(active.artifact)), validation)
     comparison = {"macro_f1": new["macro_f1"], "active_macro_f1": old["macro_f1"],
                   "active_number": active.number, "validation_cases": len(validation)}
-    version.metrics = {**version.metrics, "promotion": comparison}
-    version.save(update_fields=["metrics"])
+    metrics = {**version.metrics, "promotion": comparison}
     if new["macro_f1"] >= old["macro_f1"]:
-        _activate(actor, version, reason="not_worse", data=comparison)
+        _activate(actor, version, reason="not_worse", data=comparison, metrics=metrics)
         return True
-    version.status = ClassifierVersion.Status.RETIRED
-    version.save(update_fields=["status"])
-    events.record(actor=actor, verb="classifier.rejected", target=version, community=version.community,
-                  data={"number": version.number, **comparison})
+    CLASSIFIER.transition(version, "reject", actor=actor, apply=_set_metrics(metrics), data=comparison)
     return False
+
+
+# --- alerts -------------------------------------------------------------------------------------
+
+def alert_set_status(*, actor, alert: Alert, status: str) -> Alert:
+    """Acknowledge or close an alert (``status``: the state the alert page's buttons post), for the
+    staff who see it: its community office, its street, the courtyard's grid workers."""
+    move = next((m for m in ALERT.moves if m.target == status), None)
+    if move is None:
+        raise InvalidInput(_("An alert can be acknowledged or closed."), field="status")
+    if not rules.sees_alert(actor, alert):
+        raise PermissionDenied(_("You may not change this alert."))
+    if alert.status == status or alert.status == Alert.Status.CLOSED:
+        # A second click, or a page left open while a colleague moved the alert on: there is
+        # nothing left to do, and the page simply shows the alert as it now is.
+        return alert
+    return ALERT.transition(alert, move.name, actor=actor)

@@ -14,17 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.cases import selectors
-from linli.community.views import staff_page
 from linli.core.errors import NotFound
+from linli.core.web import json_error, staff_page
 
 from .replies import assess
 
 CONSOLE = "community.use_console"
 MAX_DRAFT = 4000  # the length of a case's resolution field
-
-
-def _error(status: int, code: str, message, field: str | None) -> JsonResponse:
-    return JsonResponse({"code": code, "message": str(message), "field": field}, status=status)
 
 
 @staff_page(CONSOLE)
@@ -34,15 +30,15 @@ def reply_check(request):
     number = (request.POST.get("case") or "").strip()
     draft = (request.POST.get("draft") or "").strip()
     if not number:
-        return _error(400, "required", _("Say which case the reply is for."), "case")
+        return json_error(400, "required", _("Say which case the reply is for."), "case")
     try:
         case = selectors.case_get(request.user, number)
     except NotFound:
-        return _error(404, "not_found", _("There is no such case, or you may not see it."), "case")
+        return json_error(404, "not_found", _("There is no such case, or you may not see it."), "case")
     if not draft:
-        return _error(400, "required", _("Write the reply first, then check it."), "draft")
+        return json_error(400, "required", _("Write the reply first, then check it."), "draft")
     if len(draft) > MAX_DRAFT:
-        return _error(400, "too_long", _("The reply is longer than %(max)d characters.") % {"max": MAX_DRAFT},
+        return json_error(400, "too_long", _("The reply is longer than %(max)d characters.") % {"max": MAX_DRAFT},
                       "draft")
     result = assess("", case.description, draft, received_at=case.created_at, now=timezone.now(),
                     response_due=case.resolve_due)

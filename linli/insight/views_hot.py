@@ -1,6 +1,6 @@
 """Staff pages of hot issues and early-warning alerts, and the merge action of the similar box.
 
-Every read goes through ``hotissues.hot_issues_for`` / ``warnings.alerts_for`` and shows only
+Every read goes through ``hotissues.hot_issues_for`` / ``early_warning.alerts_for`` and shows only
 member cases the account may see as staff; a hot issue or alert outside the account's area
 answers the same 404 as one that does not exist.
 """
@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 
 from linli.cases import selectors, services as case_services
 from linli.cases.workflow import allowed_moves
-from linli.community.views import staff_page
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.web import staff_page
 
-from . import hotissues, warnings
+from . import early_warning, hotissues, services
 from .models import Alert, HotIssue
 
 CONSOLE = "community.use_console"
@@ -57,14 +57,14 @@ def alert_list(request):
     status = request.GET.get("status") or Alert.Status.OPEN
     if status not in Alert.Status.values:
         status = Alert.Status.OPEN
-    qs = warnings.alerts_for(request.user).filter(status=status)
+    qs = early_warning.alerts_for(request.user).filter(status=status)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "insight/alerts.html", {"page": page, "status": status,
                                                    "statuses": Alert.Status.choices})
 
 
 def _alert(request, pk) -> Alert | None:
-    return warnings.alerts_for(request.user).filter(pk=_pk(pk)).first() if _pk(pk) else None
+    return early_warning.alerts_for(request.user).filter(pk=_pk(pk)).first() if _pk(pk) else None
 
 
 @staff_page(CONSOLE)
@@ -73,7 +73,7 @@ def alert_detail(request, pk):
     if alert is None:
         return core_views.not_found(request)
     return render(request, "insight/alert.html", {
-        "alert": alert, "cases": list(warnings.visible_alert_cases(request.user, alert)),
+        "alert": alert, "cases": list(early_warning.visible_alert_cases(request.user, alert)),
     })
 
 
@@ -84,7 +84,7 @@ def alert_status(request, pk):
     if alert is None:
         return core_views.not_found(request)
     try:
-        warnings.alert_set_status(actor=request.user, alert=alert, status=request.POST.get("status", ""))
+        services.alert_set_status(actor=request.user, alert=alert, status=request.POST.get("status", ""))
     except PermissionDenied:
         return core_views.forbidden(request)
     except InvalidInput as exc:

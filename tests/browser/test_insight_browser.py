@@ -23,7 +23,7 @@ def insight_world(world):
     from linli.cases.defaults import install_default_categories
     from linli.cases.models import Case, Category
     from linli.community.needs import needs_install_defaults, needs_recompute
-    from linli.insight import hotissues, warnings
+    from linli.insight import early_warning, hotissues
 
     install_default_categories(actor=world.users["admin"], community=world.community)
     world.categories = {c.code: c for c in Category.objects.filter(community=world.community)}
@@ -38,7 +38,7 @@ def insight_world(world):
     surge(world, 8)
     world.lamp = [raise_case(world, text, resident=i) for i, text in enumerate(LAMP)]
     hotissues.refresh(world.community.pk)
-    warnings.scan(world.community.pk)
+    early_warning.scan(world.community.pk)
     needs_install_defaults(actor=None, community=world.community)
     needs_recompute(community=world.community)
     return world

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from linli.core.errors import InvalidInput
 from linli.insight import textclf
 from linli.insight.models import ClassifierVersion
+from linli.insight.services import classifier_store
 
 
 class Command(BaseCommand):
@@ -56,8 +57,6 @@ class Command(BaseCommand):
             _write_atomically(Path(out), model.to_bytes())
             where = str(out)
         else:
-            from linli.insight.services import classifier_store
-
             version = classifier_store(actor=None, model=model, source=f"csv:{Path(csv).name}", activate=True)
             where = _("active installation-wide version %(number)d") % {"number": version.number}
         self.stdout.write(_("Trained on %(n)d messages in %(labels)d labels: %(where)s.")

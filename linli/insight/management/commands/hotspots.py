@@ -19,6 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from linli.core.errors import InvalidInput, LinliError
+from linli.insight.clustering import Message, find_hot_issues
+from linli.insight.textio import parse_count, parse_datetimes, read_csv
 
 REQUIRED = ["id", "title", "text", "created_at"]
 OPTIONAL = ["supports", "user"]
@@ -26,9 +28,6 @@ OPTIONAL = ["supports", "user"]
 
 def read_messages(path: str | Path):
     """The messages of a CSV export, checked: unique non-empty ids, readable dates and supports."""
-    from linli.insight.hotspots import Message
-    from linli.insight.textio import parse_count, parse_datetimes, read_csv
-
     rows = read_csv(path, required=REQUIRED, optional=OPTIONAL)
     moments = parse_datetimes([r["created_at"] for r in rows], column="created_at")
     seen: dict[str, int] = {}
@@ -68,8 +67,6 @@ class Command(BaseCommand):
                             help="most days between two messages of one issue (default 60)")
 
     def handle(self, *args, csv, top, out, window_days, **options):
-        from linli.insight.hotspots import find_hot_issues
-
         top_n = _positive(top, "--top", whole=True)
         window = _positive(window_days, "--window-days", whole=False)
         try:

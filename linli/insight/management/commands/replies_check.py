@@ -26,6 +26,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from linli.core.errors import LinliError
+from linli.insight.replies import assess
+from linli.insight.textio import parse_datetimes, read_csv
 
 REQUIRED = ["id", "title", "text", "created_at", "reply", "replied_at"]
 SCORES = ["relevance", "completeness", "timeliness", "overall"]
@@ -35,8 +37,6 @@ BINS = (0.2, 0.4, 0.6, 0.8)
 
 def read_replies(path: str | Path) -> list[dict]:
     """The rows of a replies export with `received` and `replied` as aware datetimes."""
-    from linli.insight.textio import parse_datetimes, read_csv
-
     rows = read_csv(path, required=REQUIRED)
     received = parse_datetimes([r["created_at"] for r in rows], column="created_at")
     replied = parse_datetimes([r["replied_at"] for r in rows], column="replied_at")
@@ -46,8 +46,6 @@ def read_replies(path: str | Path) -> list[dict]:
 
 
 def assess_rows(rows: list[dict], *, limit: dt.timedelta) -> list:
-    from linli.insight.replies import assess
-
     return [assess(r["title"], r["text"], r["reply"], received_at=r["received"], now=r["replied"],
                    response_due=r["received"] + limit) for r in rows]
 

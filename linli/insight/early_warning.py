@@ -13,8 +13,10 @@ as usual (method and measured false-alarm rate: docs/warnings.md):
 
 ``detect`` is pure (numpy arrays in, findings out) so the bench and the job share it; ``scan``
 reads a community's cases, stores alerts (a rise that goes on extends its alert: one window
-never alerts twice) and writes an ``alert.raised`` event per new alert, which linli.notify
-turns into inbox and e-mail messages for the courtyard's grid workers and the community office.
+never alerts twice) and writes an ``alert.raised`` event per new alert; the recipe of
+linli.insight.notifications turns it into inbox and e-mail messages for the courtyard's grid
+workers and the community office. Staff then acknowledge and close an alert through the moves of
+linli.insight.workflows.ALERT (linli.insight.services.alert_set_status).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from linli.community.models import Community, Grid
 from linli.community.scope import scope_of
 from linli.core import events
 
+from .hotissues import staff_cases
 from .models import Alert
 
 WINDOW = 3          # days a rise is counted over (a surge of a few days)
@@ -255,29 +258,6 @@ def alerts_for(user) -> QuerySet[Alert]:
 
 
 def visible_alert_cases(user, alert: Alert) -> QuerySet[Case]:
-    from .hotissues import staff_cases
-
     return (staff_cases(user).filter(pk__in=alert_cases(alert).values("pk"))
             .select_related("category", "grid").order_by("created_at", "pk"))
 
-
-def alert_set_status(*, actor, alert: Alert, status: str) -> Alert:
-    """Acknowledge or close an alert: staff who see it (office, street, the courtyard's grid workers)."""
-    from django.utils.translation import gettext as _
-
-    from linli.core.errors import InvalidInput, PermissionDenied
-
-    if status not in (Alert.Status.ACKNOWLEDGED, Alert.Status.CLOSED):
-        raise InvalidInput(_("An alert can be acknowledged or closed."), field="status")
-    if not alerts_for(actor).filter(pk=alert.pk).exists():
-        raise PermissionDenied(_("You may not change this alert."))
-    with transaction.atomic():
-        alert = Alert.objects.select_for_update().get(pk=alert.pk)
-        if alert.status == status or alert.status == Alert.Status.CLOSED:
-            return alert
-        before = alert.status
-        alert.status = status
-        alert.save(update_fields=["status", "updated_at"])
-        events.record(actor=actor, verb=f"alert.{status}", target=alert, community=alert.community,
-                      grid=alert.grid, data={"alert": alert.pk, "from": before, "to": status})
-    return alert

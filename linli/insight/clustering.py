@@ -1,6 +1,7 @@
-"""Hot issues: many residents raising the same problem about the same place, close in time.
+"""Grouping messages into hot issues: many residents raising the same problem about the same place,
+close in time. (The hot issues a community keeps, built on these, are linli.insight.hotissues.)
 
-Pure functions over `Message` values, so the command, the intake and the staff pages share them:
+Pure functions over `Message` values, so `linli hotspots`, the intake and the staff pages share them:
 
 * `find_hot_issues(messages)` groups a batch and ranks the groups by heat;
 * `attach(message, issues)` finds the open hot issue a new message belongs to (intake);
