@@ -81,7 +81,9 @@ class Workflow:
     ``community`` / ``grid`` / ``street`` keywords. ``event_data(obj)``: facts every event of
     this workflow carries (a case's number). ``before_save(obj)`` / ``after_save(token, obj)``:
     hooks around the save, in the transaction (a rollup kept in step). ``webhook``: whether
-    partners' webhooks may subscribe to this workflow's events."""
+    partners' webhooks may subscribe to this workflow's events. ``jobs_too``: the ``who``
+    labels whose moves jobs and commands (actor None, the server's own rights) may make as
+    well as the people ``may`` admits (a classifier promoted by the daily job or by a person)."""
 
     name: str
     model: Any
@@ -93,6 +95,7 @@ class Workflow:
     before_save: Callable[[Any], Any] | None = None
     after_save: Callable[[Any, Any], None] | None = None
     webhook: bool = False
+    jobs_too: frozenset = frozenset()
     table: dict = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
@@ -131,9 +134,9 @@ class Workflow:
                 if state in m.sources and m.who != SYSTEM and self.actor_may(actor, obj, m.who)]
 
     def actor_may(self, actor, obj, who: str) -> bool:
-        if who == SYSTEM:
-            return actor is None
         if actor is None:
+            return who == SYSTEM or who in self.jobs_too
+        if who == SYSTEM:
             return False
         return bool(self.may(actor, obj, who))
 
