@@ -30,7 +30,7 @@ demo: install
 	$(BIN)/linli demo
 
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install-dev
 	$(BIN)/python bench/seed_bench.py

@@ -27,7 +27,7 @@ from linli.cases.services import (
     case_transfer,
 )
 from linli.community.models import Organisation, StaffRole
-from linli.core import events, jobs
+from linli.core import events, registry
 from linli.core.models import Event
 from linli.notify import services
 from linli.notify.models import Cursor, Notification, Webhook, WebhookDelivery
@@ -81,7 +81,7 @@ def full_loop(world, category) -> Case:
 
 
 def sent(case=None) -> list[tuple[str, str]]:
-    qs = Notification.objects.all() if case is None else Notification.objects.filter(case=case)
+    qs = Notification.objects.all() if case is None else Notification.objects.filter(target_type="cases.case", target_id=str(case.pk))
     return sorted(qs.values_list("verb", "user__username"))
 
 
@@ -96,10 +96,10 @@ def test_the_closed_loop_tells_the_office_the_unit_and_the_resident(world, categ
     counts = drain()
     assert counts["notifications"] == 7
     assert sent(case) == [
-        ("case.accept", "resident"),
-        ("case.dispatch", "resident"),
-        ("case.dispatch", "unit_staff"),
-        ("case.resolve", "resident"),
+        ("case.accepted", "resident"),
+        ("case.dispatched", "resident"),
+        ("case.dispatched", "unit_staff"),
+        ("case.resolved", "resident"),
         ("case.submitted", "admin"),
         ("case.submitted", "grid1"),
         ("case.submitted", "worker"),
@@ -111,20 +111,20 @@ def test_messages_are_plain_words_naming_the_case_number(world, category):
     drain()
     n = case.number
     got = {(x.verb, x.user.username): (x.title, x.body)
-           for x in Notification.objects.filter(case=case).select_related("user")}
+           for x in Notification.objects.filter(target_type="cases.case", target_id=str(case.pk)).select_related("user")}
     assert got[("case.submitted", "admin")] == (
         f"New case {n}", "A new case was submitted in Y社区. Accept it, or reject it with a reason.")
-    assert got[("case.accept", "resident")] == (
+    assert got[("case.accepted", "resident")] == (
         f"Your request {n} was accepted",
         "The community office accepted your request and will pass it to the unit that handles it.")
-    assert got[("case.dispatch", "resident")] == (
+    assert got[("case.dispatched", "resident")] == (
         f"Your request {n} was sent to 安居物业",
         "安居物业 will handle your request. You will be told when it is resolved.")
     due = timezone.localtime(Case.objects.get(pk=case.pk).resolve_due).strftime("%Y-%m-%d %H:%M")
-    assert got[("case.dispatch", "unit_staff")] == (
+    assert got[("case.dispatched", "unit_staff")] == (
         f"Case {n} dispatched to 安居物业",
         f"A case is now with your unit. Contact the resident and resolve it by {due}.")
-    assert got[("case.resolve", "resident")] == (
+    assert got[("case.resolved", "resident")] == (
         f"Your request {n} was resolved",
         "The unit has finished handling your request. Please rate the handling: "
         "satisfied, basically satisfied or unsatisfied.")
@@ -153,7 +153,7 @@ def test_rejection_tells_the_resident_the_reason_with_numbers_masked(world, cate
     case_reject(actor=world.users["worker"], case=case,
                 reason="属于物业合同范围，请直接拨打13912345678联系物业")
     drain()
-    n = Notification.objects.get(case=case, verb="case.reject")
+    n = Notification.objects.get(target_type="cases.case", target_id=str(case.pk), verb="case.rejected")
     assert n.user == world.users["resident"]
     assert (n.title, n.body) == (f"Your request {case.number} was not accepted",
                                  "Reason: 属于物业合同范围，请直接拨打139****5678联系物业")
@@ -169,22 +169,22 @@ def test_transfer_return_and_reopening_reach_whoever_holds_the_case(world, categ
     case_resolve(actor=world.users["unit_staff"], case=case, resolution="已处理")
     case_rate(actor=world.users["resident"], case=case, rating=Case.Rating.UNSATISFIED)
     drain()
-    assert [v for v in sent(case) if v[0] not in ("case.submitted", "case.accept")] == [
-        ("case.dispatch", "resident"),
-        ("case.dispatch", "resident"),
-        ("case.dispatch", "unit_staff"),
-        ("case.dispatch", "unit_staff"),
-        ("case.rate", "unit_staff"),
-        ("case.resolve", "resident"),
-        ("case.return", "admin"),
-        ("case.return", "grid1"),
-        ("case.return", "worker"),
-        ("case.transfer", "dept_staff"),
+    assert [v for v in sent(case) if v[0] not in ("case.submitted", "case.accepted")] == [
+        ("case.dispatched", "resident"),
+        ("case.dispatched", "resident"),
+        ("case.dispatched", "unit_staff"),
+        ("case.dispatched", "unit_staff"),
+        ("case.rated", "unit_staff"),
+        ("case.resolved", "resident"),
+        ("case.returned", "admin"),
+        ("case.returned", "grid1"),
+        ("case.returned", "worker"),
+        ("case.transferred", "dept_staff"),
     ]
-    assert Notification.objects.get(verb="case.transfer").title == f"Case {case.number} transferred to 城管科"
-    assert Notification.objects.get(verb="case.return", user=world.users["admin"]).body == (
+    assert Notification.objects.get(verb="case.transferred").title == f"Case {case.number} transferred to 城管科"
+    assert Notification.objects.get(verb="case.returned", user=world.users["admin"]).body == (
         "The handling unit returned the case. Reason: 不在辖区")
-    assert Notification.objects.get(verb="case.rate").title == f"Case {case.number} reopened"
+    assert Notification.objects.get(verb="case.rated").title == f"Case {case.number} reopened"
 
 
 def _job_event(case, verb, **data):
@@ -204,9 +204,9 @@ def test_the_deadline_job_s_events_reach_the_community_admins_and_the_street(wor
     report = run_tick(now=case.resolve_due + timedelta(days=30))
     assert (report.overdue, report.escalations) == (2, 1)
     drain()
-    assert [v for v in sent(case) if v[0] in ("case.overdue", "case.escalated")] == [
-        ("case.escalated", "supervisor"), ("case.overdue", "admin"), ("case.overdue", "admin")]
-    assert sorted(Notification.objects.filter(verb="case.overdue").values_list("body", flat=True)) == [
+    assert [v for v in sent(case) if v[0] in ("case.marked_overdue", "case.escalated")] == [
+        ("case.escalated", "supervisor"), ("case.marked_overdue", "admin"), ("case.marked_overdue", "admin")]
+    assert sorted(Notification.objects.filter(verb="case.marked_overdue").values_list("body", flat=True)) == [
         "The time limit for resolving it has passed.", "The time limit for the first contact has passed."]
 
 
@@ -219,22 +219,22 @@ def test_reminders_overdue_and_escalation_reach_the_holder_the_community_then_th
     Cursor.objects.update_or_create(name=services.DISPATCH_CURSOR,
                                     defaults={"last_event_id": Event.objects.order_by("-pk")[0].pk})
     # As linli.cases.jobs writes them.
-    _job_event(with_office, "case.reminder", deadline="response", due="2030-01-01T10:00:00+08:00")
-    _job_event(with_unit, "case.reminder", deadline="resolution", due="2030-01-01T10:00:00+08:00")
-    _job_event(with_unit, "case.overdue", deadline="resolution", due="2030-01-01T10:00:00+08:00")
+    _job_event(with_office, "case.reminded", deadline="response", due="2030-01-01T10:00:00+08:00")
+    _job_event(with_unit, "case.reminded", deadline="resolution", due="2030-01-01T10:00:00+08:00")
+    _job_event(with_unit, "case.marked_overdue", deadline="resolution", due="2030-01-01T10:00:00+08:00")
     _job_event(with_unit, "case.escalated", level=1, to="community", deadline="resolution")
     _job_event(with_unit, "case.escalated", level=2, to="street", deadline="resolution")
     drain()
-    assert sent(with_office) == [("case.reminder", "admin"), ("case.reminder", "grid1"),
-                                 ("case.reminder", "worker")]
+    assert sent(with_office) == [("case.reminded", "admin"), ("case.reminded", "grid1"),
+                                 ("case.reminded", "worker")]
     assert sent(with_unit) == [("case.escalated", "admin"), ("case.escalated", "supervisor"),
-                               ("case.overdue", "admin"), ("case.reminder", "unit_staff")]
+                               ("case.marked_overdue", "admin"), ("case.reminded", "unit_staff")]
     n = with_unit.number
     got = {(x.verb, x.user.username): (x.title, x.body) for x in Notification.objects.select_related("user")}
     due = timezone.localtime(Case.objects.get(pk=with_office.pk).response_due).strftime("%Y-%m-%d %H:%M")
-    assert got[("case.reminder", "worker")] == (f"Case {with_office.number} is nearly due",
+    assert got[("case.reminded", "worker")] == (f"Case {with_office.number} is nearly due",
                                                 f"Contact the resident by {due}.")
-    assert got[("case.overdue", "admin")] == (f"Case {n} is overdue",
+    assert got[("case.marked_overdue", "admin")] == (f"Case {n} is overdue",
                                               "The time limit for resolving it has passed.")
     assert got[("case.escalated", "supervisor")] == (
         f"Case {n} escalated to the street",
@@ -290,7 +290,7 @@ def test_a_gap_in_event_ids_is_waited_for_until_it_has_settled(world, category, 
     Cursor.objects.update_or_create(name=services.DISPATCH_CURSOR, defaults={"last_event_id": drain_to})
     # An id taken by a transaction that has not committed (or rolled back): the next id is visible.
     with transaction.atomic():
-        later = events.record(actor=world.users["worker"], verb="case.accept", target=case,
+        later = events.record(actor=world.users["worker"], verb="case.accepted", target=case,
                               community=case.community, data={"number": case.number})
     Event.objects.filter(pk=later.pk).update(id=drain_to + 2)
     assert services.dispatch_new_events() == {"events": 0, "notifications": 0, "deliveries": 0, "waiting": True}
@@ -352,7 +352,7 @@ def test_two_dispatchers_racing_make_no_duplicates(transactional_db, world, cate
 def test_the_inbox_shows_only_the_users_own_notifications_unread_first(client, world, category):
     case = full_loop(world, category)
     drain()
-    Notification.objects.filter(user=world.users["resident"], verb="case.accept").update(read_at=timezone.now())
+    Notification.objects.filter(user=world.users["resident"], verb="case.accepted").update(read_at=timezone.now())
     client.login(username="resident", password=PASSWORD)
     response = client.get("/inbox/")
     assert response.status_code == 200
@@ -478,7 +478,7 @@ def verify(headers: dict, body: bytes, secret: str = SECRET) -> bool:
 @pytest.fixture
 def hook(world, receiver):
     webhook, secret = services.webhook_create(actor=world.users["admin"], community=world.community,
-                                              name="12345 hotline", url=receiver.url, verbs=["case.accept"],
+                                              name="12345 hotline", url=receiver.url, verbs=["case.accepted"],
                                               secret=SECRET)
     assert secret == SECRET
     return webhook
@@ -491,15 +491,15 @@ def test_a_webhook_receives_a_signed_post_of_the_event(world, category, receiver
     assert services.deliver_due_webhooks() == {"delivered": 1, "retry": 0, "failed": 0}
     [(headers, body)] = receiver.requests
     delivery = WebhookDelivery.objects.get()
-    event = Event.objects.get(verb="case.accept")
+    event = Event.objects.get(verb="case.accepted")
     assert json.loads(body) == {
-        "id": event.pk, "verb": "case.accept", "time": timezone.localtime(event.created_at).isoformat(),
+        "id": event.pk, "verb": "case.accepted", "time": timezone.localtime(event.created_at).isoformat(),
         "community": "Y", "target": {"type": "case", "id": case.number},
         "data": {"from": "submitted", "to": "accepted", "number": case.number},
     }
     assert json.loads(body)["time"].endswith("+08:00")
     assert headers["content-type"] == "application/json; charset=utf-8"
-    assert headers["x-linli-event"] == "case.accept"
+    assert headers["x-linli-event"] == "case.accepted"
     assert headers["x-linli-delivery"] == str(delivery.pk)
     assert abs(int(headers["x-linli-timestamp"]) - time.time()) < 60
     assert verify(headers, body)
@@ -516,7 +516,7 @@ def test_a_webhook_without_verbs_receives_every_case_event_of_its_community_only
     drain()
     verbs = sorted(WebhookDelivery.objects.values_list("webhook__name", "event__verb"))
     assert verbs == [("all", v) for v in
-                     ["case.accept", "case.dispatch", "case.rate", "case.resolve", "case.submitted"]]
+                     ["case.accepted", "case.dispatched", "case.rated", "case.resolved", "case.submitted"]]
 
 
 def test_a_failing_endpoint_is_retried_with_backoff_then_delivered(world, category, receiver, hook):
@@ -640,9 +640,14 @@ def test_worker_once_runs_every_job(world, category, receiver, hook, caplog):
     assert len(mail.outbox) == 3
     assert WebhookDelivery.objects.get().status == "delivered" and len(receiver.requests) == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "linli.worker"]
-    assert [line.split(" ")[1] for line in lines] == [j.name for j in jobs.JOBS]
+    assert [line.split(" ")[1] for line in lines] == [j.name for j in registry.jobs()]
     assert lines[0].startswith(("job cases.tick done", "job cases.tick skipped"))
     assert all(" failed" not in line for line in lines)
+
+
+def only_jobs(monkeypatch, jobs: list) -> None:
+    """The worker sees these jobs and no other (the registry as apps filled it comes back after)."""
+    monkeypatch.setattr(registry, "_jobs", {job.name: job for job in jobs})
 
 
 def test_a_missing_job_is_skipped_and_a_failing_job_stops_no_other(db, monkeypatch, caplog):
@@ -651,11 +656,11 @@ def test_a_missing_job_is_skipped_and_a_failing_job_stops_no_other(db, monkeypat
     def boom():
         raise RuntimeError("broken job")
 
-    monkeypatch.setattr(jobs, "JOBS", [
-        jobs.Job("missing.module", 1, "linli.no_such_app.jobs.tick"),
-        jobs.Job("missing.function", 1, "linli.notify.jobs.no_such_function"),
-        jobs.Job("boom", 1, boom),
-        jobs.Job("fine", 1, lambda: ran.append("fine")),
+    only_jobs(monkeypatch, [
+        registry.Job("missing.module", 1, "linli.no_such_app.jobs.tick"),
+        registry.Job("missing.function", 1, "linli.notify.jobs.no_such_function"),
+        registry.Job("boom", 1, boom),
+        registry.Job("fine", 1, lambda: ran.append("fine")),
     ])
     with caplog.at_level(logging.INFO, logger="linli.worker"), pytest.raises(CommandError, match="1 job"):
         call_command("worker", "--once")
@@ -675,8 +680,8 @@ def test_sigterm_stops_the_worker_after_the_current_job(db, monkeypatch):
         time.sleep(0.05)  # the signal arrives while this job runs; it still finishes
         ran.append("first")
 
-    monkeypatch.setattr(jobs, "JOBS", [jobs.Job("first", 60, first),
-                                       jobs.Job("second", 60, lambda: ran.append("second"))])
+    only_jobs(monkeypatch, [registry.Job("first", 60, first),
+                                       registry.Job("second", 60, lambda: ran.append("second"))])
     before = signal.getsignal(signal.SIGTERM)
     call_command("worker", "--interval", "0.01")
     assert ran == ["first"]
@@ -691,7 +696,7 @@ def test_the_worker_loop_runs_jobs_when_they_are_due(db, monkeypatch):
         if len(ran) == 3:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(jobs, "JOBS", [jobs.Job("every 0.05 s", 0.05, count)])
+    only_jobs(monkeypatch, [registry.Job("every 0.05 s", 0.05, count)])
     call_command("worker", "--interval", "0.01")
     assert len(ran) == 3
     assert all(b - a >= 0.05 for a, b in zip(ran, ran[1:]))

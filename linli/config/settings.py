@@ -100,7 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "linli.core.context_processors.linli",
-                "linli.notify.context_processors.unread",
+                "linli.core.context_processors.menu",
             ],
         },
     },

@@ -1,5 +1,5 @@
-"""What apps plug into: periodic jobs, notification recipes, menu entries, API routers, event
-labels and named hooks.
+"""What apps plug into: periodic jobs, notification recipes, menu entries, page URLs, API
+routers, event labels and named hooks.
 
 An app registers its pieces in its ``AppConfig.ready()``; the lower layers
 read them from here and never import the app. So notify turns events into
@@ -177,6 +177,35 @@ def api_routers() -> list[ApiRouter]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Page URLs
+
+
+@dataclass(frozen=True)
+class Urls:
+    """An app's page URLs: config includes ``module`` (a dotted path to a urls module) under
+    ``prefix`` ("cases/"; "" for the site's root, tried last)."""
+
+    name: str
+    prefix: str
+    module: str
+
+
+_urls: dict[str, Urls] = {}
+
+
+def register_urls(name: str, prefix: str, module: str) -> Urls:
+    entry = Urls(name=name, prefix=prefix, module=module)
+    _urls[name] = entry
+    return entry
+
+
+def url_modules() -> list[Urls]:
+    """Every registered URL module; those at the root last, so that they match only what no
+    app's own prefix does."""
+    return sorted(_urls.values(), key=lambda u: u.prefix == "")
+
+
+# ----------------------------------------------------------------------------------------------
 # Event labels
 
 
@@ -214,6 +243,10 @@ def webhook_verbs() -> list[str]:
     return [e.verb for e in event_types() if e.webhook]
 
 
+def webhook_verb_set() -> frozenset[str]:
+    return frozenset(e.verb for e in _event_types.values() if e.webhook)
+
+
 # ----------------------------------------------------------------------------------------------
 # Hooks: named extension points a lower app offers and higher apps fill
 #
@@ -243,16 +276,18 @@ class _Snapshot:
     routers: dict = field(default_factory=dict)
     events: dict = field(default_factory=dict)
     hooks: dict = field(default_factory=dict)
+    urls: dict = field(default_factory=dict)
 
 
 def snapshot() -> _Snapshot:
     """The registries as they are (for tests that plug an app in and take it out again)."""
     return _Snapshot(dict(_jobs), dict(_recipes), dict(_menu), dict(_routers), dict(_event_types),
-                     {point: dict(functions) for point, functions in _hooks.items()})
+                     {point: dict(functions) for point, functions in _hooks.items()}, dict(_urls))
 
 
 def restore(saved: _Snapshot) -> None:
     for live, kept in ((_jobs, saved.jobs), (_recipes, saved.recipes), (_menu, saved.menu),
-                       (_routers, saved.routers), (_event_types, saved.events), (_hooks, saved.hooks)):
+                       (_routers, saved.routers), (_event_types, saved.events), (_hooks, saved.hooks),
+                       (_urls, saved.urls)):
         live.clear()
         live.update(kept)

@@ -35,7 +35,8 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ("title", "user__username")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
-    fields = ("created_at", "user", "community", "verb", "case", "event", "title", "body", "read_at", "emailed_at")
+    fields = ("created_at", "user", "community", "verb", "target_type", "target_id", "url", "event", "title", "body",
+              "read_at", "emailed_at")
     readonly_fields = fields
 
 

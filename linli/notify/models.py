@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from linli.core import registry
 from linli.core.fields import ProtectedField
 
 
@@ -25,8 +26,11 @@ class Notification(models.Model):
                                   related_name="+", verbose_name=_("community"))
     event = models.ForeignKey("core.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     verb = models.CharField(_("verb"), max_length=64)
-    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                             verbose_name=_("case"))
+    # What the message is about, as the event names it, and where the inbox links to: notify
+    # knows no app, so the recipe that wrote the message decided both.
+    target_type = models.CharField(_("target type"), max_length=64, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), max_length=1000, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
@@ -39,6 +43,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["target_type", "target_id"], name="notification_target"),
             models.Index(fields=["emailed_at", "created_at"], name="notification_email_queue"),
         ]
         constraints = [
@@ -70,12 +75,8 @@ class Cursor(models.Model):
         return f"{self.name} @ {self.last_event_id}"
 
 
-# Besides case.* events, webhooks may receive early-warning alerts (linli.insight.warnings).
-ALERT_VERBS = frozenset({"alert.raised"})
-
-
 class Webhook(models.Model):
-    """An outside system told about a community's case events by signed HTTP POSTs."""
+    """An outside system told about a community's events (cases, alerts …) by signed HTTP POSTs."""
 
     community = models.ForeignKey("community.Community", on_delete=models.PROTECT, related_name="webhooks",
                                   verbose_name=_("community"))
@@ -87,7 +88,8 @@ class Webhook(models.Model):
     active = models.BooleanField(_("active"), default=True)
     verbs = models.JSONField(
         _("events"), default=list, blank=True,
-        help_text=_("Case event verbs to send, such as case.accept; empty sends every case event."),
+        help_text=_("Event verbs to send, such as case.accepted or alert.raised; "
+                    "empty sends every event a webhook may receive."),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -100,7 +102,9 @@ class Webhook(models.Model):
         return self.name
 
     def wants(self, verb: str) -> bool:
-        if not (verb.startswith("case.") or verb in ALERT_VERBS):
+        """Whether this webhook is sent ``verb``: one the apps declared fit for webhooks
+        (linli.core.registry.register_event(..., webhook=True)), and one it asked for."""
+        if verb not in registry.webhook_verb_set():
             return False
         return not self.verbs or verb in self.verbs
 

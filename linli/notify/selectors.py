@@ -9,7 +9,7 @@ from .models import Notification
 
 def inbox(user) -> QuerySet[Notification]:
     """The user's notifications: unread first, then read ones; newest first within each."""
-    return (Notification.objects.filter(user=user).select_related("case", "event")
+    return (Notification.objects.filter(user=user).select_related("event")
             .alias(read_rank=Case(When(read_at__isnull=True, then=Value(0)), default=Value(1),
                                   output_field=IntegerField()))
             .order_by("read_rank", "-created_at", "-id"))

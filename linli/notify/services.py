@@ -7,8 +7,9 @@ it, because the cursor row is locked (``select_for_update``; SQLite serialises
 writers anyway). E-mails and webhook POSTs are sent later, outside any
 transaction, from those rows.
 
-Who is told what is decided in :func:`_messages`; docs/notifications.md has
-the table.
+Who is told what is decided by the apps that write the events: each registers
+recipes (linli.core.registry) that turn its events into messages; notify knows
+no app. docs/notifications.md has the table.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -31,19 +30,17 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from linli.cases.models import Case
-from linli.community.models import Community, Organisation, StaffRole
+from linli.community.models import Community
 from linli.community.scope import scope_of
-from linli.core import events
+from linli.core import events, registry
 from linli.core.errors import InvalidInput, PermissionDenied
-from linli.core.masking import mask_id_number, mask_phone
 from linli.core.models import Event
 
-from .models import ALERT_VERBS, Cursor, Notification, Webhook, WebhookDelivery
+from .models import Cursor, Notification, Webhook, WebhookDelivery
 
 log = logging.getLogger("linli.notify")
 
@@ -65,10 +62,6 @@ WEBHOOK_LEASE = timedelta(seconds=60)
 # E-mail copies are sent for notifications this recent (a long outage does
 # not flood inboxes with stale news; the in-app inbox still has everything).
 EMAIL_HORIZON = timedelta(days=1)
-
-R = StaffRole.Role
-S = Case.Status
-
 
 # Reading the event log -------------------------------------------------------------
 
@@ -129,201 +122,38 @@ def _locked_cursor(name: str) -> Cursor:
 
 
 def _plan(batch: list[Event]) -> tuple[list[Notification], list[WebhookDelivery]]:
-    """The rows the events of one batch call for (nothing written yet)."""
-    case_ids = {int(e.target_id) for e in batch
-                if e.verb.startswith("case.") and e.target_type == "cases.case" and e.target_id.isdigit()}
-    cases = Case.objects.select_related("community", "reporter", "submitted_by", "unit").in_bulk(case_ids)
-    community_ids = {e.community_id for e in batch
-                     if (e.verb.startswith("case.") or e.verb in ALERT_VERBS) and e.community_id}
+    """The rows the events of one batch call for (nothing written yet). Who hears of an event,
+    in which words, is the business of the app that wrote it: its recipes
+    (linli.core.registry.register_recipe) turn events into messages; notify stores them."""
+    webhook_verbs = registry.webhook_verb_set()
+    community_ids = {e.community_id for e in batch if e.verb in webhook_verbs and e.community_id}
     hooks: dict[int, list[Webhook]] = {}
     for hook in Webhook.objects.filter(community_id__in=community_ids, active=True).order_by("pk"):
         hooks.setdefault(hook.community_id, []).append(hook)
     now = timezone.now()
-    notifications, deliveries = [], []
+    deliveries = [WebhookDelivery(webhook=hook, event=event, next_attempt_at=now)
+                  for event in batch for hook in hooks.get(event.community_id, ()) if hook.wants(event.verb)]
+    notifications, seen = [], set()
     with translation.override(settings.LANGUAGE_CODE):
-        for event in batch:
-            for hook in hooks.get(event.community_id, ()):
-                if hook.wants(event.verb):
-                    deliveries.append(WebhookDelivery(webhook=hook, event=event, next_attempt_at=now))
-            if event.verb == "alert.raised":
-                notifications.extend(_alert_notifications(event))
+        for recipe in registry.recipes():
+            matching = [e for e in batch if recipe.matches(e.verb)]
+            if not matching:
                 continue
-            case = cases.get(int(event.target_id)) if event.target_id.isdigit() else None
-            if case is None or not event.verb.startswith("case."):
-                continue
-            for user_ids, title, body in _messages(event, case):
-                for user_id in sorted(set(user_ids) - {event.actor_id}):
+            for event, message in recipe.messages(matching):
+                for user_id in sorted(set(message.user_ids) - {event.actor_id}):
+                    if (user_id, event.pk) in seen:
+                        continue  # one message per person and event (the database says so too)
+                    seen.add((user_id, event.pk))
                     notifications.append(Notification(
-                        user_id=user_id, community_id=case.community_id, event=event, verb=event.verb,
-                        case=case, title=title[:200], body=body[:1000], created_at=event.created_at,
+                        user_id=user_id,
+                        community_id=message.community_id if message.community_id is not None else event.community_id,
+                        event=event, verb=event.verb, target_type=event.target_type, target_id=event.target_id,
+                        url=message.url[:300], title=str(message.title)[:200], body=str(message.body)[:1000],
+                        created_at=event.created_at,
                     ))
+    # Stored in event order, whichever recipe spoke first.
+    notifications.sort(key=lambda n: n.event.pk)
     return notifications, deliveries
-
-
-# Who is told what -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Words:
-    """The non-personal facts a message may name."""
-
-    number: str
-    unit: str = ""
-    reason: str = ""
-    due: str = ""
-
-
-def _messages(event: Event, case: Case):
-    """(recipient user ids, title, body) for each message this event calls for."""
-    move = event.verb.removeprefix("case.")
-    data = event.data or {}
-    w = _Words(number=case.number)
-
-    if move == "submitted":
-        yield (_office(case), _("New case %(number)s") % vars(w),
-               _("A new case was submitted in %(community)s. Accept it, or reject it with a reason.")
-               % {"community": case.community.name})
-    elif move == "accept":
-        yield (_resident_user_ids(case), _("Your request %(number)s was accepted") % vars(w),
-               _("The community office accepted your request and will pass it to the unit that handles it."))
-    elif move == "reject":
-        w = _Words(number=case.number, reason=scrub(case.reject_reason))
-        yield (_resident_user_ids(case), _("Your request %(number)s was not accepted") % vars(w),
-               _("Reason: %(reason)s") % vars(w))
-    elif move in ("dispatch", "transfer"):
-        unit = _unit(data.get("unit"), case)
-        if unit is None:
-            return
-        w = _Words(number=case.number, unit=unit.name, due=_when(case.resolve_due))
-        if move == "dispatch":
-            yield (_resident_user_ids(case), _("Your request %(number)s was sent to %(unit)s") % vars(w),
-                   _("%(unit)s will handle your request. You will be told when it is resolved.") % vars(w))
-            title = _("Case %(number)s dispatched to %(unit)s") % vars(w)
-        else:
-            title = _("Case %(number)s transferred to %(unit)s") % vars(w)
-        body = (_("A case is now with your unit. Contact the resident and resolve it by %(due)s.") % vars(w)
-                if w.due else _("A case is now with your unit. Contact the resident and resolve it."))
-        yield (_unit_staff(unit.pk), title, body)
-    elif move == "return":
-        w = _Words(number=case.number, reason=scrub(str(data.get("reason", ""))))
-        yield (_office(case), _("Case %(number)s returned by the unit") % vars(w),
-               _("The handling unit returned the case. Reason: %(reason)s") % vars(w))
-    elif move == "resolve":
-        yield (_resident_user_ids(case), _("Your request %(number)s was resolved") % vars(w),
-               _("The unit has finished handling your request. Please rate the handling: "
-                 "satisfied, basically satisfied or unsatisfied."))
-    elif move in ("rate", "visit_back") and data.get("to") == S.DISPATCHED and case.unit_id:
-        yield (_unit_staff(case.unit_id), _("Case %(number)s reopened") % vars(w),
-               _("The resident was not satisfied with the result, so the case is back with your unit."))
-    elif move == "reminder":
-        response = _deadline_kind(data) == "response"
-        w = _Words(number=case.number, due=_when(case.response_due if response else case.resolve_due))
-        holders = (_unit_staff(case.unit_id) if case.unit_id and case.status in (S.DISPATCHED, S.IN_PROGRESS)
-                   else _office(case))
-        body = (_("Contact the resident by %(due)s.") if response else _("Resolve the case by %(due)s.")) % vars(w)
-        yield (holders, _("Case %(number)s is nearly due") % vars(w), body)
-    elif move == "overdue":
-        response = _deadline_kind(data) == "response"
-        yield (_community_admins(case), _("Case %(number)s is overdue") % vars(w),
-               _("The time limit for the first contact has passed.") if response
-               else _("The time limit for resolving it has passed."))
-    elif move == "escalated":
-        if _level(data) >= 2:
-            yield (_street_supervisors(case), _("Case %(number)s escalated to the street") % vars(w),
-                   _("The case is overdue and has been escalated to the street for supervision."))
-        else:
-            yield (_community_admins(case), _("Case %(number)s escalated to the community") % vars(w),
-                   _("The case is overdue and has been escalated to the community office."))
-
-
-def _alert_notifications(event: Event) -> list[Notification]:
-    """An early-warning alert (linli.insight.warnings): the community office and the courtyard's
-    grid workers. The event's data names the category, courtyard, days and counts."""
-    data = event.data or {}
-    q = Q(role__in=(R.COMMUNITY_ADMIN, R.COMMUNITY_WORKER), community_id=event.community_id)
-    if event.grid_id:
-        q |= Q(role=R.GRID_WORKER, community_id=event.community_id, grids=event.grid_id)
-    words = {"category": data.get("category_name") or data.get("category") or "",
-             "where": data.get("grid_name") or _("cases without a courtyard"),
-             "observed": data.get("observed", ""), "expected": f"{float(data.get('expected') or 0):.1f}",
-             "start": data.get("window_start", ""), "end": data.get("window_end", "")}
-    title = _("Unusual rise: %(category)s, %(where)s") % words
-    body = _("%(observed)s cases from %(start)s to %(end)s, where about %(expected)s were expected. "
-             "The cases behind it are listed under Alerts.") % words
-    return [Notification(user_id=user_id, community_id=event.community_id, event=event, verb=event.verb,
-                         title=title[:200], body=body[:1000], created_at=event.created_at)
-            for user_id in sorted(set(_staff(q)) - {event.actor_id})]
-
-
-def _deadline_kind(data: dict) -> str:
-    kind = str(data.get("kind") or data.get("deadline") or "resolve")
-    return "response" if kind.startswith("respon") else "resolve"
-
-
-def _level(data: dict) -> int:
-    for key in ("level", "escalation", "to"):
-        try:
-            return int(data[key])
-        except (KeyError, TypeError, ValueError):
-            continue
-    return 1
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _unit(unit_id, case: Case) -> Organisation | None:
-    if isinstance(unit_id, int):
-        unit = Organisation.objects.filter(pk=unit_id, street_id=case.community.street_id).first()
-        if unit is not None and unit.is_handling_unit:
-            return unit
-    return case.unit
-
-
-def _staff(q: Q) -> list[int]:
-    return list(StaffRole.objects.filter(q, active=True, user__is_active=True)
-                .values_list("user_id", flat=True).distinct())
-
-
-def _office(case: Case) -> list[int]:
-    """Community workers and admins of the case's community, and its grid's workers."""
-    q = Q(role__in=(R.COMMUNITY_ADMIN, R.COMMUNITY_WORKER), community_id=case.community_id)
-    if case.grid_id:
-        q |= Q(role=R.GRID_WORKER, community_id=case.community_id, grids=case.grid_id)
-    return _staff(q)
-
-
-def _community_admins(case: Case) -> list[int]:
-    return _staff(Q(role=R.COMMUNITY_ADMIN, community_id=case.community_id))
-
-
-def _street_supervisors(case: Case) -> list[int]:
-    return _staff(Q(role=R.STREET_SUPERVISOR, street_id=case.community.street_id))
-
-
-def _unit_staff(unit_id: int) -> list[int]:
-    return _staff(Q(role=R.UNIT_STAFF, organisation_id=unit_id))
-
-
-def _resident_user_ids(case: Case) -> list[int]:
-    """The reporter's own account, or whoever submitted it if that is not staff."""
-    reporter_user = case.reporter.user if case.reporter_id and case.reporter.user_id else None
-    if reporter_user is not None:
-        return [reporter_user.pk] if reporter_user.is_active else []
-    user = case.submitted_by
-    if user is not None and user.is_active and not StaffRole.objects.filter(user=user, active=True).exists():
-        return [user.pk]
-    return []
-
-
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-
-
-def scrub(text: str) -> str:
-    """Mask ID-card and mobile numbers in free text staff wrote for a resident."""
-    text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text or "")
-    return _MOBILE.sub(lambda m: mask_phone(m.group()), text).strip()
 
 
 # The inbox ---------------------------------------------------------------------------
@@ -384,10 +214,12 @@ def _clean_webhook(*, url: str, verbs) -> tuple[str, list[str]]:
     except ValidationError:
         raise InvalidInput(_("Enter a web address that starts with http:// or https://."), code="url", field="url")
     verbs = sorted({str(v).strip() for v in (verbs or []) if str(v).strip()})
-    bad = [v for v in verbs if not (re.fullmatch(r"case\.[a-z_]+", v) or v in ALERT_VERBS)]
+    allowed = registry.webhook_verb_set()
+    bad = [v for v in verbs if v not in allowed]
     if bad:
-        raise InvalidInput(_("Webhooks receive case events, such as case.accept, and alert.raised only: %(verbs)s")
-                           % {"verbs": ", ".join(bad)}, code="verbs", field="verbs")
+        raise InvalidInput(_("Webhooks receive only these events: %(allowed)s. Not: %(verbs)s")
+                           % {"allowed": ", ".join(sorted(allowed)), "verbs": ", ".join(bad)},
+                           code="verbs", field="verbs")
     return url, verbs
 
 
@@ -456,12 +288,11 @@ def _community_code(community_id: int | None) -> str | None:
 
 
 def webhook_payload(event: Event) -> dict:
-    """What a webhook receives for one event (ids and verbs only, as the event log holds)."""
-    target_id = event.target_id
-    target_type = event.target_type
-    if target_type == "cases.case":
-        target_type = "case"
-        target_id = (event.data or {}).get("number") or target_id
+    """What a webhook receives for one event (ids and verbs only, as the event log holds). The
+    target is named by its model (``case``) and, where the event carries one, by the number
+    people use for it rather than the row id."""
+    target_type = event.target_type.rpartition(".")[2]
+    target_id = (event.data or {}).get("number") or event.target_id
     return {
         "id": event.pk,
         "verb": event.verb,

@@ -5,30 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 
 PAGE_SIZE = 30
-
-
-def _case_url(case) -> str | None:
-    """The case's page: the reporter's own page, which sends staff on to the console's."""
-    if case is None:
-        return None
-    try:
-        return reverse("cases:detail", args=[case.number])
-    except NoReverseMatch:
-        return None
-
-
-def _url(notification) -> str | None:
-    """Where a message leads: its case, or the early-warning alert it announces."""
-    if notification.verb == "alert.raised" and notification.event_id and notification.event.target_id:
-        return reverse("insight:alert", args=[notification.event.target_id])
-    return _case_url(notification.case)
 
 
 @login_required
@@ -43,7 +26,7 @@ def inbox(request):
         page = request.POST.get("page", "")
         return redirect(reverse("inbox") + (f"?page={page}" if page.isdigit() and page != "1" else ""))
     page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    items = [{"n": n, "url": _url(n)} for n in page.object_list]
+    items = [{"n": n, "url": n.url or None} for n in page.object_list]
     response = render(request, "notify/inbox.html", {
         "page": page, "items": items, "unread": selectors.unread_count(request.user),
     })

@@ -37,9 +37,12 @@ class Command(BaseCommand):
                 "Refusing to serve on %(host)s with the published demo secrets. "
                 "Set LINLI_SECRET_KEY and LINLI_DATA_KEY, or serve on 127.0.0.1."
             ) % {"host": host})
+        from django.core.wsgi import get_wsgi_application
         from gunicorn.app.base import BaseApplication
 
-        from linli.config.wsgi import application
+        # The project's WSGI application, as settings.WSGI_APPLICATION names it; built here
+        # rather than imported, so that core does not depend on the config package above it.
+        application = get_wsgi_application()
 
         class Server(BaseApplication):
             def load_config(self):

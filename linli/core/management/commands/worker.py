@@ -1,4 +1,4 @@
-"""`linli worker`: run the periodic jobs of linli.core.jobs, in a process of its own.
+"""`linli worker`: run the periodic jobs every app registered (linli.core.registry), in a process of its own.
 
     linli worker              run due jobs until SIGTERM or Ctrl-C
     linli worker --once       run every job once and exit (1 if one failed): for cron
@@ -19,7 +19,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from linli.core import jobs
+from linli.core import registry
 
 log = logging.getLogger("linli.worker")
 
@@ -34,14 +34,14 @@ def _tidy_connections() -> None:
             conn.close_if_unusable_or_obsolete()
 
 
-def run_job(job: jobs.Job) -> str:
+def run_job(job: registry.Job) -> str:
     """Run one job now; never raises. Returns done, skipped (not written yet) or failed."""
     _tidy_connections()
     started = time.monotonic()
     try:
         try:
-            function = jobs.resolve(job)
-        except jobs.JobMissing:
+            function = registry.resolve_job(job)
+        except registry.JobMissing:
             log.info("job %s skipped: %s does not exist yet", job.name, job.target)
             return SKIPPED
         result = function()
@@ -67,17 +67,17 @@ class Command(BaseCommand):
         if interval <= 0:
             raise CommandError("--interval must be more than 0 seconds.")
         if once:
-            outcomes = [run_job(job) for job in list(jobs.JOBS)]
+            outcomes = [run_job(job) for job in registry.jobs()]
             if FAILED in outcomes:
                 raise CommandError(f"{outcomes.count(FAILED)} job(s) failed; see the log.")
             return
         stop = threading.Event()
         previous = self._trap_signals(stop)
-        log.info("worker started: %s", ", ".join(f"{j.name} every {j.every_seconds} s" for j in jobs.JOBS))
+        log.info("worker started: %s", ", ".join(f"{j.name} every {j.every_seconds} s" for j in registry.jobs()))
         next_run: dict[str, float] = {}
         try:
             while not stop.is_set():
-                for job in list(jobs.JOBS):
+                for job in registry.jobs():
                     if stop.is_set():
                         break
                     if time.monotonic() >= next_run.get(job.name, 0.0):
