@@ -17,10 +17,11 @@ from django.db import connection
 from django.urls import reverse
 from openpyxl import Workbook
 
-from linli.community import importer, selectors
+from linli.community import import_batches, importer, selectors
 from linli.community.models import Household, ImportBatch, Resident, Tag, Unit
 from linli.core.errors import PermissionDenied
 from linli.core.models import Event
+from linli.core.workflow import IllegalTransition
 
 from factories import PASSWORD, make_id_number, make_phone
 
@@ -263,7 +264,7 @@ def test_success_creates_sealed_indexed_residents_and_one_import_event(world):
     assert rows[0]["身份证号"] not in raw and rows[0]["手机号"] not in raw and "周新民" not in raw
 
     imported = Event.objects.filter(verb="residents.imported").get()
-    assert imported.community == world.community
+    assert imported.community_id == world.community.pk
     assert imported.data["created"] == 4 and imported.data["households_created"] == 2
     assert Event.objects.filter(verb="resident.created", data__via="import").count() == 4
     assert "周新民" not in str(Event.objects.values_list("data", flat=True)[::1])
@@ -595,3 +596,65 @@ def test_batch_content_is_the_sealed_file(world, client):
     batch = ImportBatch.objects.get()
     assert base64.b64decode(batch.content.reveal()) == content
     assert str(batch.content) == "******"
+
+
+# ---------------------------------------------------------------------------
+# Batches: the services behind the web flow, and the IMPORT_BATCH workflow
+
+
+def test_applying_a_batch_is_the_one_move_of_its_workflow(world):
+    worker = world.users["worker"]
+    batch = import_batches.import_batch_preview(actor=worker, community=world.community, filename="../a.csv",
+                                                content=csv_bytes([person(i) for i in range(3)]))
+    assert batch.filename == "a.csv" and batch.status == ImportBatch.Status.PREVIEWED
+    assert import_batches.IMPORT_BATCH.allowed(worker, batch) == ["apply"]
+    assert import_batches.IMPORT_BATCH.allowed(world.users["admin"], batch) == []   # not the uploader
+    before = Event.objects.count()
+    last = Event.objects.order_by("pk").last().pk
+    batch = import_batches.import_batch_apply(actor=worker, batch=batch)
+    assert batch.status == ImportBatch.Status.APPLIED and batch.content is None and batch.applied_at
+    applied = Event.objects.get(verb="import_batch.applied")
+    assert (applied.actor, applied.target_id, applied.community_id) == (worker, str(batch.pk), world.community.pk)
+    assert applied.data == {"from": "previewed", "to": "applied", "rows": 3, "created": 3, "updated": 0,
+                            "unchanged": 0}
+    # The registry's events of the import, and the batch's one.
+    verbs = sorted(Event.objects.filter(pk__gt=last).values_list("verb", flat=True))
+    assert verbs == ["household.created"] * 2 + ["import_batch.applied"] + ["resident.created"] * 3 + [
+        "residents.imported", "unit.created"]
+    with pytest.raises(IllegalTransition):
+        import_batches.import_batch_apply(actor=worker, batch=batch)
+    assert Event.objects.count() == before + len(verbs)
+
+
+def test_only_the_uploader_applies_a_batch(world):
+    batch = import_batches.import_batch_preview(actor=world.users["worker"], community=world.community,
+                                                filename="a.csv", content=csv_bytes([person(0)]))
+    before = counts()
+    for who in ("admin", "grid1", "z_worker"):
+        with pytest.raises(PermissionDenied):
+            import_batches.import_batch_apply(actor=world.users[who], batch=batch)
+    assert counts() == before
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PREVIEWED and batch.content is not None
+
+
+def test_a_preview_needs_the_right_to_import(world):
+    with pytest.raises(PermissionDenied):
+        import_batches.import_batch_preview(actor=world.users["grid1"], community=world.community,
+                                            filename="a.csv", content=csv_bytes([person(0)]))
+    assert not ImportBatch.objects.exists()
+
+
+def test_a_refused_file_is_no_move_and_is_dropped(world):
+    worker = world.users["worker"]
+    batch = import_batches.import_batch_preview(actor=worker, community=world.community, filename="a.csv",
+                                                content=csv_bytes([person(0)]))
+    grid = world.grids[0]
+    grid.code = "G91"
+    grid.save()
+    before = counts()
+    batch = import_batches.import_batch_apply(actor=worker, batch=batch)
+    assert batch.status == ImportBatch.Status.INVALID and batch.content is None and batch.applied_at is None
+    assert [e["code"] for e in batch.errors] == ["unknown_grid"]
+    assert counts() == before and not Event.objects.filter(verb__startswith="import_batch.").exists()
+    assert import_batches.IMPORT_BATCH.allowed(worker, batch) == []

@@ -18,7 +18,7 @@ import pytest
 
 from linli.cases import services
 from linli.cases.models import Case
-from linli.community.demo import COMMUNITY_CODE
+from linli.demo.community import COMMUNITY_CODE
 from linli.community.models import Community, Grid
 
 from factories import _user
@@ -84,7 +84,7 @@ def test_the_community_and_its_staff_read_the_map(client, mapped, who):
 def test_others_get_a_404(client, mapped, who):
     response = read(client, mapped, who, mapped.community)
     assert response.status_code == 404
-    assert response.json() == {"code": "not_found", "message": "Unknown community."}
+    assert response.json() == {"code": "not_found", "message": "Unknown community.", "field": None}
     assert "no-store" in response["Cache-Control"]
 
 

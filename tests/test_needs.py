@@ -19,7 +19,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from linli.cases.defaults import install_default_categories
 from linli.cases.models import Case, Category
@@ -28,8 +28,10 @@ from linli.community.models import (
     Household, HouseholdNeed, NeedCategory, Resident, Tag, Unit,
 )
 from linli.community.services import ResidentFacts, household_get_or_create, resident_create
+from linli.core import registry
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.models import Event
+from linli.core.workflow import IllegalTransition
 
 from factories import make_id_number, make_phone
 
@@ -281,6 +283,39 @@ def test_service_sources_feed_tags(world):
     assert "meals" not in tags_of(household)
 
 
+def test_case_facts_come_from_the_hook_point_not_from_the_cases_app(world):
+    """Community reads what residents asked for only through NEED_SIGNALS: a provider
+    registered there feeds the case rules, oldest fact first, with the window's start."""
+    household = world.households[4]
+    asked = []
+
+    def visits(community, since):
+        asked.append((community, since))
+        if community != world.community:
+            return []
+        return [needs.CaseFact("VISIT-2", household.pk, True, (), "想报名合唱团", NOW - dt.timedelta(days=1)),
+                needs.CaseFact("VISIT-1", household.pk, True, (), "想了解助餐服务", NOW - dt.timedelta(days=3))]
+
+    saved = registry.snapshot()
+    try:
+        registry.register_hook(needs.NEED_SIGNALS, "test-visits", visits)
+        facts = needs.load_cases(world.community, NOW)
+        recompute(world)
+    finally:
+        registry.restore(saved)
+    assert [f.number for f in facts if f.number.startswith("VISIT-")] == ["VISIT-1", "VISIT-2"]
+    assert (world.community, NOW - dt.timedelta(days=needs.CASE_WINDOW_DAYS)) in asked
+    tags = tags_of(household)
+    assert tags["meals"].evidence == "case:VISIT-1" and tags["activities"].evidence == "case:VISIT-2"
+    assert tags["meals"].source == "case"
+
+
+def test_the_cases_app_hands_its_cases_in_at_the_hook_point():
+    from linli.cases.need_signals import case_signals
+
+    assert case_signals in registry.hooks(needs.NEED_SIGNALS)
+
+
 # Recomputation ------------------------------------------------------------------------
 
 def _rows():
@@ -476,6 +511,67 @@ def test_adding_a_dismissed_tag_again_restores_it_as_staffs(world):
                                      category=subcategory(world, "elderly-care"), reason="又搬回来了")
     assert again.pk == need.pk and again.status == "confirmed" and again.source == "staff"
     assert Event.objects.get(verb="household_need.added").data["previous"] == "dismissed"
+
+
+def test_each_staff_decision_is_one_move_of_the_need_workflow(world):
+    recompute(world)
+    worker = world.users["worker"]
+    need = tags_of(world.households[1])["elderly-care"]
+    before = Event.objects.count()
+    needs.household_need_dismiss(actor=worker, need=need, reason="已搬走")
+    needs.household_need_confirm(actor=worker, need=need, reason="又搬回来了")
+    needs.household_need_dismiss(actor=worker, need=need, reason="核实有误")
+    needs.household_need_add(actor=worker, household=world.households[1],
+                             category=subcategory(world, "elderly-care"), reason="入户核实需要照护")
+    moves = list(Event.objects.filter(target_id=str(need.pk), verb__startswith="household_need.")
+                 .order_by("pk").values_list("verb", "data"))
+    assert Event.objects.count() == before + 4
+    assert [(verb, data["from"], data["to"], data["previous"], data["category"]) for verb, data in moves] == [
+        ("household_need.dismissed", "suggested", "dismissed", "suggested", "elderly-care"),
+        ("household_need.confirmed", "dismissed", "confirmed", "dismissed", "elderly-care"),
+        ("household_need.dismissed", "confirmed", "dismissed", "confirmed", "elderly-care"),
+        ("household_need.added", "dismissed", "confirmed", "dismissed", "elderly-care"),
+    ]
+    need.refresh_from_db()
+    assert (need.status, need.source, need.decided_by) == ("confirmed", "staff", worker)
+
+
+def test_the_need_workflow_refuses_moves_its_table_does_not_have(world):
+    recompute(world)
+    worker = world.users["worker"]
+    need = tags_of(world.households[1])["elderly-care"]
+    needs.household_need_dismiss(actor=worker, need=need, reason="已搬走")
+    before = db_state()
+    with pytest.raises(InvalidInput) as refused:
+        needs.household_need_dismiss(actor=worker, need=need, reason="再说一次")
+    assert refused.value.code == "unchanged"
+    assert db_state() == before
+    with pytest.raises(IllegalTransition):
+        needs.NEED.check_move("dismiss", HouseholdNeed.Status.DISMISSED)
+    assert needs.NEED.allowed(worker, HouseholdNeed.objects.get(pk=need.pk)) == ["add", "confirm"]
+    assert needs.NEED.allowed(world.users["secretary"], HouseholdNeed.objects.get(pk=need.pk)) == []
+
+
+def test_a_suggestion_the_recomputation_removed_cannot_be_decided(world):
+    household = add_household(world, room="301", ages=(87,))
+    recompute(world)
+    need = tags_of(household)["elderly-care"]
+    HouseholdNeed.objects.filter(pk=need.pk).delete()   # what the next recomputation does when the evidence goes
+    with pytest.raises(NotFound):
+        needs.household_need_confirm(actor=world.users["worker"], need=need)
+
+
+def test_need_events_are_labelled_in_the_event_log(world):
+    with translation.override("en"):
+        assert str(registry.event_label("household_need.added")) == "tagged a household's need"
+        assert str(registry.event_label("household_need.confirmed")) == "confirmed a household's need"
+        assert str(registry.event_label("household_need.dismissed")) == "dismissed a household's need"
+        assert str(registry.event_label("needs.recomputed")) == "recomputed need tags"
+
+
+def test_the_recomputation_is_a_registered_job():
+    (job,) = [j for j in registry.jobs() if j.name == "community.needs"]
+    assert job.every_seconds == 3600 and registry.resolve_job(job) is needs.recompute_all
 
 
 # Selectors ------------------------------------------------------------------------------

@@ -163,6 +163,37 @@ def test_console_is_closed_to_accounts_without_a_staff_role(client, world, usern
         assert "无权访问" in page_text(response)
 
 
+# --- The main menu: this app's entries ------------------------------------------------------
+
+COMMUNITY_ENTRIES = ("console", "residents", "needs", "event_log", "street_overview", "my_home")
+
+
+@pytest.mark.parametrize("username, shown", [
+    ("admin", {"console", "residents", "needs", "event_log"}),
+    ("grid1", {"console", "residents", "needs", "event_log"}),
+    ("supervisor", {"console", "needs", "event_log", "street_overview"}),
+    ("unit_staff", {"console"}),
+    ("resident", {"my_home"}),
+    ("nobody", {"my_home"}),
+])
+def test_the_menu_entries_this_app_registers(client, world, username, shown):
+    from linli.core import registry
+
+    entries = {e.name: e for e in registry.menu_entries() if e.name in COMMUNITY_ENTRIES}
+    assert set(entries) == set(COMMUNITY_ENTRIES)
+    user = world.users[username]
+    assert {name for name, entry in entries.items() if entry.visible(user)} == shown
+    # And the page draws them, in order, the current one marked.
+    page = page_text(signed_in(client, user).get("/console/" if "console" in shown else "/me/"))
+    text = page[page.index('<nav class="main"'):page.index("</nav>")]
+    drawn = [name for name in COMMUNITY_ENTRIES if f'href="{reverse(entries[name].url_name)}"' in text]
+    assert set(drawn) == shown
+    hrefs = [text.index(f'href="{reverse(entries[name].url_name)}"') for name in drawn]
+    assert hrefs == sorted(hrefs)
+    here = reverse("console") if "console" in shown else reverse("my_home")
+    assert f'href="{here}" aria-current="page"' in text
+
+
 # --- Resident search ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("username", ["unit_staff", "supervisor"])

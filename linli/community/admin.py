@@ -3,11 +3,17 @@
 People are read-only here and always masked: residents are registered and
 changed through the services (which validate, keep the blind indexes and write
 events), and a full value is revealed only on the console, with a reason.
+
+Staff roles, organisations and communities are edited here, through the
+services: a role opens personal data, so every grant, change and revocation
+writes an event, as do the edits of what roles point at.
 """
 
 from django.contrib import admin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import (
     Building, Community, District, Grid, Household, ImportBatch, Organisation, Resident, StaffRole,
     Street, Tag, Unit,
@@ -40,11 +46,44 @@ class StreetAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Saves and deletes go through the model's services, which write the row and its event
+    together: ``save_service(actor=, <target>=, changed=, **m2m)`` and
+    ``delete_service(actor=, <target>=)``. ``m2m`` names the many-to-many fields the save
+    service sets with the row, so that its event names them."""
+
+    target: str
+    save_service: staticmethod
+    delete_service: staticmethod
+    m2m: tuple[str, ...] = ()
+
+    def save_model(self, request, obj, form, change):
+        related = {name: form.cleaned_data[name] for name in self.m2m if name in form.cleaned_data}
+        self.save_service(actor=request.user, changed=form.changed_data, **{self.target: obj}, **related)
+
+    def save_related(self, request, form, formsets, change):
+        # The service set the many-to-many fields with the row; inlines are saved as usual.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        self.delete_service(actor=request.user, **{self.target: obj})
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected": one event per row, all or none.
+        with transaction.atomic():
+            for obj in queryset:
+                self.delete_model(request, obj)
+
+
 @admin.register(Community)
-class CommunityAdmin(admin.ModelAdmin):
+class CommunityAdmin(AuditedAdmin):
     list_display = ("code", "name", "street")
     list_filter = ("street",)
     search_fields = ("code", "name")
+    target = "community"
+    save_service = staticmethod(services.community_save)
+    delete_service = staticmethod(services.community_delete)
 
 
 @admin.register(Grid)
@@ -113,21 +152,29 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin):
     list_display = ("name", "kind", "community", "street", "parent")
     list_filter = ("kind", "street", "community")
     search_fields = ("name",)
     filter_horizontal = ("grids",)
+    target = "organisation"
+    save_service = staticmethod(services.organisation_save)
+    delete_service = staticmethod(services.organisation_delete)
+    m2m = ("grids",)
 
 
 @admin.register(StaffRole)
-class StaffRoleAdmin(admin.ModelAdmin):
+class StaffRoleAdmin(AuditedAdmin):
     list_display = ("user", "role", "community", "street", "organisation", "active")
     list_filter = ("role", "active", "community", "street")
     search_fields = ("user__username",)
     list_select_related = ("user", "community", "street", "organisation")
     filter_horizontal = ("grids", "buildings")
     raw_id_fields = ("user",)
+    target = "role"
+    save_service = staticmethod(services.staff_role_save)
+    delete_service = staticmethod(services.staff_role_revoke)
+    m2m = ("grids", "buildings")
 
 
 @admin.register(Resident)

@@ -11,7 +11,10 @@ Tags come from three kinds of source, each a function returning
 
 * **registry facts** (:data:`REGISTRY_RULES`): ages, who lives with whom, and
   the residents' fact tags (独居老人, 低保户, 残疾人…);
-* **cases** (:data:`CASE_RULES`): what a household asked for in the last year;
+* **cases** (:data:`CASE_RULES`): what a household asked for in the last year, as
+  :class:`CaseFact` values the apps above this one hand in at the hook point
+  :data:`NEED_SIGNALS` (linli.cases registers its cases there: this app never
+  imports it);
 * **service use** (:func:`register_service_source`): other apps (the canteen,
   home care) register a function that says which households used which service.
 
@@ -19,7 +22,12 @@ Tags come from three kinds of source, each a function returning
 line in bulk: new findings become ``suggested`` tags, changed ones are updated,
 suggested tags whose evidence is gone are removed, and tags staff confirmed or
 dismissed keep their status. It is idempotent and writes one summary event
-(counts only) when something changed. See docs/needs.md.
+(counts only) when something changed.
+
+What staff decide about one tag (add it, confirm it, dismiss it) is a move of
+the :data:`NEED` workflow (linli.core.workflow): one table of moves, one
+``transition()`` that checks the tag's state and the actor and writes exactly
+one event. See docs/needs.md.
 """
 
 from __future__ import annotations
@@ -36,10 +44,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
-from linli.core import events
+from linli.core import events, registry
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.workflow import IllegalTransition, Move, Workflow
 
 from .models import Community, Household, HouseholdNeed, NeedCategory, Resident
 from .scope import scope_of
@@ -307,33 +316,33 @@ CASE_RULES: tuple[CaseRule, ...] = (
 
 @dataclass(frozen=True)
 class CaseFact:
-    number: str
-    household_id: int
-    at_home: bool
+    """One thing a household asked for, as the case rules read it (handed in at :data:`NEED_SIGNALS`)."""
+
+    number: str                   # the case's number: the tag's evidence names it
+    household_id: int             # where it was placed, or the reporter's household
+    at_home: bool                 # placed at the household itself
     categories: tuple[str, ...]   # the case's category code and its parent's
     description: str
     created_at: dt.datetime
 
 
-def load_cases(community: Community, now: dt.datetime) -> list[CaseFact]:
-    """The community's cases of the window that can speak for a household: placed
-    at it, or reported by one of its residents. Rejected and merged cases do not count."""
-    from linli.cases.models import Case
+# The hook point where apps above this one hand in what residents asked for
+# (linli.core.registry.register_hook). Each function takes ``(community, since)`` and
+# returns :class:`CaseFact` values of that community created at or after ``since``,
+# oldest first, that can speak for a household: placed at it, or reported by one of
+# its residents, and not turned away (rejected or merged). linli.cases registers its
+# cases (linli/cases/need_signals.py) from CasesConfig.ready().
+NEED_SIGNALS = "community.need_signals"
 
+
+def load_cases(community: Community, now: dt.datetime) -> list[CaseFact]:
+    """What households of the community asked for in the window, from every app that
+    registered at :data:`NEED_SIGNALS`, oldest first."""
     since = now - dt.timedelta(days=CASE_WINDOW_DAYS)
-    rows = (
-        Case.objects.filter(community=community, created_at__gte=since)
-        .exclude(status__in=(Case.Status.REJECTED, Case.Status.MERGED))
-        .filter(Q(household__isnull=False) | Q(reporter__isnull=False))
-        .order_by("created_at", "pk")
-        .values_list("number", "household_id", "reporter__household_id", "category__code",
-                     "category__parent__code", "description", "created_at")
-    )
-    return [
-        CaseFact(number, household_id or reporter_household, household_id is not None,
-                 tuple(c for c in (code, parent) if c), description or "", created_at)
-        for number, household_id, reporter_household, code, parent, description, created_at in rows
-    ]
+    facts = [fact for signals in registry.hooks(NEED_SIGNALS) for fact in signals(community, since)]
+    # Stable: facts of one moment keep the order their app gave them.
+    facts.sort(key=lambda fact: fact.created_at)
+    return facts
 
 
 def _snippet(text: str, word: str) -> str:
@@ -558,12 +567,45 @@ def clean_reason(reason: str, *, required: bool = True) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Staff decisions (services): each checks its permission and writes one event
+# Staff decisions: the NEED workflow and its services
 # ---------------------------------------------------------------------------
+
+# The ``who`` of every staff move: the community's workers and the grid's worker
+# (rules: community.change_household_needs).
+CHANGE = "change"
+
+
+def may_change(actor, need: HouseholdNeed, who: str) -> bool:
+    # The rule itself, not actor.has_perm(): superusers get no shortcut to personal data.
+    return who == CHANGE and rules.has_perm("community.change_household_needs", actor, need.household)
+
+
+# A tag's life. The hourly recomputation creates and removes ``suggested`` tags in
+# bulk (they are the rules' findings, not anyone's decision); every change a person
+# makes to a tag that exists is one of these moves. A tag staff add where there was
+# none is created by household_need_add with the same event as the move "add".
+NEED = Workflow(
+    "household_need", model=HouseholdNeed, may=may_change,
+    places=lambda need: {"community": need.community, "grid": need.household.grid},
+    event_data=lambda need: {"category": need.category.code},
+    moves=[
+        # Staff's own tag over the rules' suggestion, or over a tag they dismissed earlier.
+        Move("add", {Status.SUGGESTED, Status.DISMISSED}, Status.CONFIRMED, CHANGE, gettext_lazy("Add"), "added",
+             form="NeedAddForm", message=gettext_lazy("Need tag %(tag)s added."),
+             event_label=gettext_lazy("tagged a household's need")),
+        Move("confirm", {Status.SUGGESTED, Status.DISMISSED}, Status.CONFIRMED, CHANGE, gettext_lazy("Confirm"),
+             "confirmed", form="NeedDecisionForm", message=gettext_lazy("Need tag %(tag)s confirmed."),
+             event_label=gettext_lazy("confirmed a household's need")),
+        Move("dismiss", {Status.SUGGESTED, Status.CONFIRMED}, Status.DISMISSED, CHANGE, gettext_lazy("Dismiss"),
+             "dismissed", form="NeedDecisionForm", message=gettext_lazy("Need tag %(tag)s dismissed."),
+             event_label=gettext_lazy("dismissed a household's need")),
+    ],
+)
 
 
 def _require_change(actor, household: Household) -> None:
-    # The rule itself, not actor.has_perm(): superusers get no shortcut to personal data.
+    # Checked before the input, so that an account without the right learns nothing from
+    # the answers; the workflow checks it again on the locked row.
     if actor is None or not rules.has_perm("community.change_household_needs", actor, household):
         raise PermissionDenied(_("You may not change this household's need tags."))
 
@@ -571,38 +613,55 @@ def _require_change(actor, household: Household) -> None:
 def _locked(need: HouseholdNeed) -> HouseholdNeed:
     """The row as it is now, locked: the recomputation may have touched it since it was read."""
     try:
-        return (HouseholdNeed.objects.select_for_update().select_related("category", "household__grid",
-                                                                          "household__community")
-                .get(pk=need.pk))
+        return HouseholdNeed.objects.select_for_update().get(pk=need.pk)
     except HouseholdNeed.DoesNotExist:
         raise NotFound("household need")
+
+
+def _move(need: HouseholdNeed, move: str, *, actor, apply, already: str) -> HouseholdNeed:
+    """One move of the NEED workflow on a locked tag (the caller's transaction). ``already``:
+    the refusal when the tag is in the move's target state (the only state a staff move may not
+    start from). The event keeps the log's "previous" beside the workflow's "from"."""
+    try:
+        need = NEED.transition(need, move, actor=actor, apply=apply, data={"previous": need.status})
+    except IllegalTransition:
+        raise InvalidInput(already, code="unchanged")
+    # Pages and messages read these of the tag the service returns.
+    return (HouseholdNeed.objects.select_related("category", "household__grid", "household__community")
+            .get(pk=need.pk))
 
 
 @transaction.atomic
 def household_need_add(*, actor, household: Household, category: NeedCategory, reason: str) -> HouseholdNeed:
     """Staff tag a household: a confirmed tag with their reason (sealed).
 
-    A suggested or dismissed tag of the same subcategory becomes this staff tag;
-    a tag that is already confirmed is refused (confirm it, or dismiss it first)."""
+    A suggested or dismissed tag of the same subcategory becomes this staff tag (the
+    move "add"); a tag that is already confirmed is refused (confirm it, or dismiss it first)."""
     _require_change(actor, household)
     if (category is None or category.community_id != household.community_id or category.parent_id is None
             or not category.active):
         raise InvalidInput(_("Choose one of the need tags of this household's community."), field="category")
     reason = clean_reason(reason)
-    now = timezone.now()
+
+    def staff_tag(need: HouseholdNeed, now) -> None:
+        need.source, need.reason, need.evidence = Source.STAFF, reason, ""
+        need.assigned_at, need.assigned_by = now, actor
+        need.decided_at, need.decided_by, need.decision_reason = now, actor, None
+        need.expires_at, need.last_seen_at = None, None
+
+    already = _("This household already has this need tag.")
     need = HouseholdNeed.objects.select_for_update().filter(household=household, category=category).first()
     if need is not None and need.status == Status.CONFIRMED:
-        raise InvalidInput(_("This household already has this need tag."), code="duplicate", field="category")
-    previous = need.status if need is not None else ""
-    if need is None:
-        need = HouseholdNeed(community_id=household.community_id, household=household, category=category)
-    need.source, need.reason, need.evidence = Source.STAFF, reason, ""
-    need.status, need.assigned_at, need.assigned_by = Status.CONFIRMED, now, actor
-    need.decided_at, need.decided_by, need.decision_reason = now, actor, None
-    need.expires_at, need.last_seen_at = None, None
+        raise InvalidInput(already, code="duplicate", field="category")
+    if need is not None:
+        return _move(need, "add", actor=actor, apply=staff_tag, already=already)
+    # No tag yet: created confirmed, with the event the move "add" writes.
+    need = HouseholdNeed(community_id=household.community_id, household=household, category=category,
+                         status=Status.CONFIRMED)
+    staff_tag(need, timezone.now())
     need.save()
-    events.record(actor=actor, verb="household_need.added", target=need, community=household.community,
-                  grid=household.grid, data={"category": category.code, "previous": previous})
+    events.record(actor=actor, verb=NEED.verb("add"), target=need, community=household.community,
+                  grid=household.grid, at=need.assigned_at, data={"category": category.code, "previous": ""})
     return need
 
 
@@ -611,10 +670,13 @@ def household_need_confirm(*, actor, need: HouseholdNeed, reason: str = "") -> H
     """Staff agree with a suggested (or earlier dismissed) tag: it stays whatever the rules find later."""
     _require_change(actor, need.household)
     reason = clean_reason(reason, required=False)
-    need = _locked(need)
-    if need.status == Status.CONFIRMED:
-        raise InvalidInput(_("This need tag is already confirmed."), code="unchanged")
-    return _decide(actor, need, Status.CONFIRMED, reason, "household_need.confirmed")
+
+    def confirm(need: HouseholdNeed, now) -> None:
+        need.decided_at, need.decided_by, need.decision_reason = now, actor, reason or None
+        need.expires_at = None   # staff own it now: it no longer ages out with its evidence
+
+    return _move(_locked(need), "confirm", actor=actor, apply=confirm,
+                 already=_("This need tag is already confirmed."))
 
 
 @transaction.atomic
@@ -622,23 +684,12 @@ def household_need_dismiss(*, actor, need: HouseholdNeed, reason: str) -> Househ
     """Staff say a tag is wrong: it stays dismissed on every recomputation until staff add it again."""
     _require_change(actor, need.household)
     reason = clean_reason(reason)
-    need = _locked(need)
-    if need.status == Status.DISMISSED:
-        raise InvalidInput(_("This need tag is already dismissed."), code="unchanged")
-    return _decide(actor, need, Status.DISMISSED, reason, "household_need.dismissed")
 
+    def dismiss(need: HouseholdNeed, now) -> None:
+        need.decided_at, need.decided_by, need.decision_reason = now, actor, reason
 
-def _decide(actor, need: HouseholdNeed, status: str, reason: str, verb: str) -> HouseholdNeed:
-    previous = need.status
-    need.status, need.decided_at, need.decided_by = status, timezone.now(), actor
-    need.decision_reason = reason or None
-    if status == Status.CONFIRMED:
-        need.expires_at = None   # staff own it now: it no longer ages out with its evidence
-    need.save(update_fields=["status", "decided_at", "decided_by", "decision_reason", "expires_at"])
-    household = need.household
-    events.record(actor=actor, verb=verb, target=need, community=household.community, grid=household.grid,
-                  data={"category": need.category.code, "previous": previous})
-    return need
+    return _move(_locked(need), "dismiss", actor=actor, apply=dismiss,
+                 already=_("This need tag is already dismissed."))
 
 
 # ---------------------------------------------------------------------------

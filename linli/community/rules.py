@@ -52,6 +52,11 @@ def is_community_worker_of(user, community):
 
 
 @rules.predicate
+def uploaded_batch(user, batch):
+    return batch is not None and user.is_authenticated and batch.created_by_id == user.pk
+
+
+@rules.predicate
 def sees_registry(user):
     return scope_of(user).sees_registry
 
@@ -91,6 +96,8 @@ rules.add_perm("community.view_resident", sees_place | is_member_of_household_of
 rules.add_perm("community.reveal_resident", may_reveal_resident)
 rules.add_perm("community.change_resident", is_community_worker_of_place | is_grid_worker_of_place)
 rules.add_perm("community.import_residents", is_community_worker_of)
+# A previewed import is applied by the account that uploaded it, while it may still import there.
+rules.add_perm("community.apply_import", uploaded_batch & is_community_worker_of_place)
 rules.add_perm("community.search_registry", sees_registry)
 rules.add_perm("community.view_street_overview", is_street_supervisor)
 rules.add_perm("community.use_console", is_staff_anywhere)

@@ -16,7 +16,7 @@ from linli.core.validators import (
     id_birth_date, id_gender, normalize_name, surname_of, validate_id_number, validate_phone,
 )
 
-from .models import Household, Resident, Tag, Unit
+from .models import Community, Household, Organisation, Resident, StaffRole, Tag, Unit
 
 REVEALABLE_FIELDS = Resident.PROTECTED_FIELDS
 MAX_NAME = 40
@@ -227,3 +227,105 @@ def tag_get_or_create(*, actor, community, name: str) -> Tag:
     tag = Tag.objects.create(community=community, code=code[:32], name=name)
     events.record(actor=actor, verb="tag.created", target=tag, community=community)
     return tag
+
+
+# ---------------------------------------------------------------------------
+# Roles, organisations and communities: the Django admin's edits
+#
+# A staff role opens personal data, so granting, changing and revoking one is
+# audited like a reveal; organisations and communities, which roles point at,
+# likewise. The admin has checked its model permission; each service writes the
+# row and its one event together. Events name the role and its scope by ids,
+# never anything about the account's holder. A save that changes nothing writes
+# nothing.
+
+
+def _pks(related) -> list[int]:
+    return sorted(related.values_list("pk", flat=True))
+
+
+def _staff_role_facts(role: StaffRole) -> dict:
+    """What a role event says: whose account (its id), which role, where, and whether active."""
+    return {"account": role.user_id, "role": role.role, "active": role.active, "community": role.community_id,
+            "street": role.street_id, "organisation": role.organisation_id, "grids": _pks(role.grids),
+            "buildings": _pks(role.buildings)}
+
+
+@transaction.atomic
+def staff_role_save(*, actor, role: StaffRole, changed=(), grids=None, buildings=None) -> StaffRole:
+    """Grant a role (a new row: ``staff_role.granted``) or change one (``staff_role.changed``,
+    with the names of the ``changed`` fields). ``grids`` / ``buildings``: the role's new sets,
+    when the edit had them."""
+    granted = role.pk is None
+    if not granted and not changed:
+        return role
+    role.save()
+    if grids is not None:
+        role.grids.set(grids)
+    if buildings is not None:
+        role.buildings.set(buildings)
+    data = _staff_role_facts(role)
+    if not granted:
+        data["fields"] = sorted(changed)
+    events.record(actor=actor, verb="staff_role.granted" if granted else "staff_role.changed", target=role,
+                  community=role.community, street=role.street, data=data)
+    return role
+
+
+@transaction.atomic
+def staff_role_revoke(*, actor, role: StaffRole) -> None:
+    """Take a role away (``staff_role.revoked``, with the scope it had)."""
+    events.record(actor=actor, verb="staff_role.revoked", target=role, community=role.community,
+                  street=role.street, data=_staff_role_facts(role))
+    role.delete()
+
+
+def _organisation_facts(organisation: Organisation) -> dict:
+    return {"kind": organisation.kind, "community": organisation.community_id, "street": organisation.street_id,
+            "parent": organisation.parent_id, "grids": _pks(organisation.grids)}
+
+
+@transaction.atomic
+def organisation_save(*, actor, organisation: Organisation, changed=(), grids=None) -> Organisation:
+    """Add an organisation (``organisation.created``) or change one (``organisation.changed``)."""
+    created = organisation.pk is None
+    if not created and not changed:
+        return organisation
+    organisation.save()
+    if grids is not None:
+        organisation.grids.set(grids)
+    data = _organisation_facts(organisation)
+    if not created:
+        data["fields"] = sorted(changed)
+    events.record(actor=actor, verb="organisation.created" if created else "organisation.changed",
+                  target=organisation, community=organisation.community, street=organisation.street, data=data)
+    return organisation
+
+
+@transaction.atomic
+def organisation_delete(*, actor, organisation: Organisation) -> None:
+    events.record(actor=actor, verb="organisation.deleted", target=organisation, community=organisation.community,
+                  street=organisation.street, data=_organisation_facts(organisation))
+    organisation.delete()
+
+
+@transaction.atomic
+def community_save(*, actor, community: Community, changed=()) -> Community:
+    """Add a community (``community.created``) or change one (``community.changed``)."""
+    created = community.pk is None
+    if not created and not changed:
+        return community
+    community.save()
+    data = {"code": community.code, "street": community.street_id}
+    if not created:
+        data["fields"] = sorted(changed)
+    events.record(actor=actor, verb="community.created" if created else "community.changed", target=community,
+                  community=community, data=data)
+    return community
+
+
+@transaction.atomic
+def community_delete(*, actor, community: Community) -> None:
+    events.record(actor=actor, verb="community.deleted", target=community, community=community,
+                  data={"code": community.code, "street": community.street_id})
+    community.delete()

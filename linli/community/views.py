@@ -8,19 +8,17 @@ the masked form; only the reveal response carries one plain value.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.apps import apps
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from linli.core import registry
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.web import no_store, staff_page
 
 from . import selectors, services
 from .forms import EventFilterForm, RevealForm, ResidentSearchForm, protected_field_choices
@@ -28,41 +26,6 @@ from .models import Resident, StaffRole
 from .scope import scope_of
 
 PAGE_SIZE = 50
-
-# How the event log names the actions of this app; other verbs show as written.
-VERB_LABELS = {
-    "resident.revealed": _("revealed a protected value"),
-    "resident.created": _("registered a resident"),
-    "resident.updated": _("changed a resident"),
-    "household.created": _("created a household"),
-    "tag.created": _("created a tag"),
-    "household_need.added": _("tagged a household's need"),
-    "household_need.confirmed": _("confirmed a household's need"),
-    "household_need.dismissed": _("dismissed a household's need"),
-    "needs.exported": _("exported a need list"),
-    "needs.recomputed": _("recomputed need tags"),
-}
-
-
-def no_store(view):
-    """Pages with personal data: no browser or proxy may keep a copy (Cache-Control: no-store)."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        add_never_cache_headers(response)  # max-age=0, no-cache, no-store, must-revalidate, private
-        return response
-
-    return wrapped
-
-
-def staff_page(perm: str):
-    """Signed in, holding ``perm`` (403 page otherwise), and never cached."""
-
-    def decorate(view):
-        return login_required(permission_required(perm, raise_exception=True)(no_store(view)))
-
-    return decorate
 
 
 def home(request):
@@ -198,7 +161,7 @@ def _event_rows(user, events):
         field = (event.data or {}).get("field")
         rows.append({
             "event": event,
-            "verb_label": VERB_LABELS.get(event.verb, ""),
+            "verb_label": registry.event_label(event.verb),
             "kind": kind,
             "field_label": field_labels.get(field, field) if field else "",
             "reason": (event.data or {}).get("reason", ""),

@@ -26,9 +26,11 @@ from importlib import resources
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.utils.cache import add_never_cache_headers, get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
+
+from linli.core.web import json_error
 
 from . import selectors as community_selectors
 from .models import Community, Grid
@@ -109,9 +111,8 @@ def map_layers(community: Community) -> dict:
 
 
 def _not_found() -> JsonResponse:
-    response = JsonResponse({"code": "not_found", "message": _("Unknown community.")}, status=404)
-    add_never_cache_headers(response)
-    return response
+    # Not cached: the same code may become readable once the account's role changes.
+    return json_error(404, "not_found", _("Unknown community."), cache=False)
 
 
 @require_safe

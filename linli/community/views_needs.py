@@ -25,10 +25,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.web import staff_page
 
 from . import needs, selectors
 from .models import HouseholdNeed, NeedCategory
-from .views import PAGE_SIZE, staff_page
+from .views import PAGE_SIZE
 
 
 def _age_band_choices():
@@ -248,7 +249,7 @@ def household_needs(request, pk):
                     need = needs.household_need_add(actor=user, household=household,
                                                     category=add_form.cleaned_data["category"],
                                                     reason=add_form.cleaned_data["reason"])
-                    messages.success(request, _("Need tag %(tag)s added.") % {"tag": need.category.name})
+                    messages.success(request, needs.NEED.move("add").message % {"tag": need.category.name})
                     return redirect("household_needs", pk=household.pk)
             elif action in ("confirm", "dismiss"):
                 decision = NeedDecisionForm(request.POST)
@@ -260,8 +261,7 @@ def household_needs(request, pk):
                     raise NotFound("household need")
                 service = needs.household_need_confirm if action == "confirm" else needs.household_need_dismiss
                 need = service(actor=user, need=need, reason=decision.cleaned_data["reason"])
-                messages.success(request, (_("Need tag %(tag)s confirmed.") if action == "confirm"
-                                           else _("Need tag %(tag)s dismissed.")) % {"tag": need.category.name})
+                messages.success(request, needs.NEED.move(action).message % {"tag": need.category.name})
                 return redirect("household_needs", pk=household.pk)
             else:
                 raise InvalidInput(_("Unknown action."), field="action")
