@@ -265,8 +265,8 @@ def test_events_are_scoped_to_the_roles_place(world, role):
 
 def test_grid_worker_sees_no_events_of_another_grid(world):
     grid1 = world.users["grid1"]
-    assert not events_for(grid1).filter(grid=world.grids[1]).exists()
-    assert not events_for(grid1).exclude(grid=world.grids[0]).exists()
+    assert not events_for(grid1).filter(grid_id=world.grids[1].pk).exists()
+    assert not events_for(grid1).exclude(grid_id=world.grids[0].pk).exists()
 
 
 def _personal_strings(world) -> list[str]:

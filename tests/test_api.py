@@ -98,7 +98,8 @@ def test_openapi_document_is_valid_json_listing_every_path(db):
     document = json.loads(response.content)
     assert document["info"]["title"] == "Linli API"
     assert document["info"]["version"] == "1"
-    assert set(document["paths"]) == {
+    # The suite installs the plug-in app tests/parcels beside Linli's own; its paths are its test's.
+    assert {path for path in document["paths"] if not path.startswith("/api/v1/parcels/")} == {
         "/api/v1/cases", "/api/v1/cases/mine", "/api/v1/cases/{number}",
         "/api/v1/cases/{number}/photos/{photo_id}", "/api/v1/cases/{number}/transitions", "/api/v1/rates"}
     create = document["paths"]["/api/v1/cases"]["post"]
@@ -504,7 +505,7 @@ def test_the_closed_loop_through_the_api(world, categories):
         "closed", "satisfied", "谢谢")
     verbs = list(Event.objects.filter(target_id=str(case.pk), verb__startswith="case.")
                  .order_by("id").values_list("verb", flat=True))
-    assert verbs == ["case.submitted", "case.accept", "case.dispatch", "case.start", "case.resolve", "case.rate"]
+    assert verbs == ["case.submitted", "case.accepted", "case.dispatched", "case.started", "case.resolved", "case.rated"]
 
 
 def test_unsatisfied_rating_reopens_the_case(world, categories):

@@ -349,7 +349,7 @@ def test_the_whole_loop_through_the_pages(client, world, cats):
         "You rated the handling: satisfied. The request is closed.",
     ]
     assert [e.verb for e in case_events(case).order_by("id")] == [
-        "case.submitted", "case.accept", "case.dispatch", "case.start", "case.resolve", "case.rate"]
+        "case.submitted", "case.accepted", "case.dispatched", "case.started", "case.resolved", "case.rated"]
 
 
 def test_an_unsatisfied_rating_reopens_the_case(client, world, cats):
@@ -457,7 +457,7 @@ def test_a_stale_page_cannot_move_a_case_twice(client, world, cats):
     response = move(client, case, "accept", {"category": cats["property"].pk, "urgency": "normal"})
     assert response["Location"] == f"/cases/console/{case.number}/"
     assert "This case is accepted now; the step “accepted” is not possible." in text(client.get(response["Location"]))
-    assert case_events(case).filter(verb="case.accept").count() == 1
+    assert case_events(case).filter(verb="case.accepted").count() == 1
 
 
 def test_unit_staff_may_not_accept_or_see_other_cases(client, world, cats):

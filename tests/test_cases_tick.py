@@ -17,12 +17,12 @@ from linli.cases.models import Case, Category
 from linli.cases.services import (
     Intake, case_accept, case_contact, case_dispatch, case_rate, case_resolve, case_submit,
 )
-from linli.core.jobs import JOBS, resolve
+from linli.core import registry
 from linli.core.models import Event
 
 S = Case.Status
 MINUTE = dt.timedelta(minutes=1)
-TICK_VERBS = ("case.reminder", "case.overdue", "case.escalated", "case.close_unrated")
+TICK_VERBS = ("case.reminded", "case.marked_overdue", "case.escalated", "case.closed_unrated")
 
 
 @pytest.fixture
@@ -67,9 +67,9 @@ def test_a_reminder_comes_once_when_a_quarter_of_the_time_is_left(world, categor
     now = case.accepted_at + dt.timedelta(minutes=45)  # 15 of 60 minutes left
     report = jobs.run_tick(now=now)
     assert (report.reminders, report.overdue, report.escalations) == (1, 0, 0)
-    assert tick_events(case) == [("case.reminder", "response", None)]
+    assert tick_events(case) == [("case.reminded", "response", None)]
     assert (fresh(case).response_reminded, fresh(case).resolve_reminded) == (True, False)
-    event = Event.objects.get(verb="case.reminder")
+    event = Event.objects.get(verb="case.reminded")
     assert (event.actor, event.data["number"], event.data["unit"]) == (None, case.number, world.property_company.pk)
     assert jobs.run_tick(now=now + MINUTE).changes == 0
     assert len(tick_events()) == 1
@@ -80,7 +80,7 @@ def test_the_resolution_reminder_is_separate(world, categories):
     case_contact(actor=world.users["unit_staff"], case=case)
     report = jobs.run_tick(now=case.accepted_at + dt.timedelta(hours=3, minutes=1))  # 59 of 240 minutes left
     assert report.reminders == 1
-    assert tick_events(case) == [("case.reminder", "resolution", None)]
+    assert tick_events(case) == [("case.reminded", "resolution", None)]
 
 
 def test_an_overdue_case_is_flagged_and_escalated_to_the_community_once(world, categories):
@@ -90,7 +90,7 @@ def test_an_overdue_case_is_flagged_and_escalated_to_the_community_once(world, c
     assert (report.reminders, report.overdue, report.escalations) == (0, 1, 1)
     case = fresh(case)
     assert (case.response_overdue, case.resolve_overdue, case.escalation) == (True, False, 1)
-    assert tick_events(case) == [("case.overdue", "response", None), ("case.escalated", "response", 1)]
+    assert tick_events(case) == [("case.marked_overdue", "response", None), ("case.escalated", "response", 1)]
     assert Event.objects.get(verb="case.escalated").data["to"] == "community"
     # Run twice: nothing changes, nothing is written.
     before = Case.objects.filter(pk=case.pk).values().get()
@@ -118,7 +118,7 @@ def test_a_late_first_run_goes_straight_to_the_level_it_finds(world, categories)
     case = urgent_lift_case(world, categories)
     report = jobs.run_tick(now=case.resolve_due + MINUTE)  # response 3 h late, resolution just late
     assert (report.reminders, report.overdue, report.escalations) == (0, 2, 1)
-    assert tick_events(case) == [("case.overdue", "response", None), ("case.overdue", "resolution", None),
+    assert tick_events(case) == [("case.marked_overdue", "response", None), ("case.marked_overdue", "resolution", None),
                                  ("case.escalated", "response", 2)]
     assert fresh(case).escalation == 2
 
@@ -129,14 +129,14 @@ def test_a_contacted_case_is_not_overdue_for_its_response(world, categories):
     assert jobs.run_tick(now=case.response_due + MINUTE).changes == 0
     report = jobs.run_tick(now=case.resolve_due + MINUTE)
     assert (report.overdue, report.escalations) == (1, 1)
-    assert tick_events(case) == [("case.overdue", "resolution", None), ("case.escalated", "resolution", 1)]
+    assert tick_events(case) == [("case.marked_overdue", "resolution", None), ("case.escalated", "resolution", 1)]
     assert (fresh(case).response_overdue, fresh(case).resolve_overdue) == (False, True)
 
 
 def test_a_case_waiting_for_dispatch_also_runs_late(world, categories):
     case = urgent_lift_case(world, categories, dispatched=False)
     assert jobs.run_tick(now=case.response_due + MINUTE).overdue == 1
-    assert Event.objects.get(verb="case.overdue").data["unit"] is None
+    assert Event.objects.get(verb="case.marked_overdue").data["unit"] is None
 
 
 def test_resolved_and_closed_cases_are_not_flagged(world, categories):
@@ -167,7 +167,7 @@ def test_an_unsatisfied_rating_gives_a_fresh_deadline_and_fresh_flags(world, cat
     assert case.resolve_due == case.rated_at + dt.timedelta(hours=4)
     report = jobs.run_tick(now=case.resolve_due + MINUTE)
     assert (report.overdue, report.escalations) == (1, 0)  # already at the street; levels only go up
-    assert tick_events(case)[-1] == ("case.overdue", "resolution", None)
+    assert tick_events(case)[-1] == ("case.marked_overdue", "resolution", None)
 
 
 # --- closing unrated cases ----------------------------------------------------------------------------
@@ -185,12 +185,12 @@ def test_a_resolved_case_nobody_rates_is_closed_after_the_visit_back_days(world,
     assert jobs.run_tick(now=now).closed == 1
     case = fresh(case)
     assert (case.status, case.rating, case.closed_at) == (S.CLOSED, "", now)
-    event = Event.objects.get(verb="case.close_unrated")
+    event = Event.objects.get(verb="case.closed_unrated")
     assert (event.actor, event.actor_label, event.data["from"], event.data["to"]) == (
         None, "system", "resolved", "closed")
     assert jobs.run_tick(now=now).changes == 0
     assert jobs.run_tick(now=now + dt.timedelta(days=30)).changes == 0
-    assert Event.objects.filter(verb="case.close_unrated").count() == 1
+    assert Event.objects.filter(verb="case.closed_unrated").count() == 1
 
 
 def test_the_visit_back_days_are_a_setting(world, categories, settings):
@@ -225,5 +225,5 @@ def test_the_command_runs_the_tick_as_of_a_given_moment(world, categories, capsy
 
 
 def test_the_worker_runs_the_tick_as_a_declared_job(world, categories):
-    job = next(j for j in JOBS if j.name == "cases.tick")
-    assert resolve(job)() == {"reminders": 0, "overdue": 0, "escalations": 0, "closed": 0}
+    job = next(j for j in registry.jobs() if j.name == "cases.tick")
+    assert registry.resolve_job(job)() == {"reminders": 0, "overdue": 0, "escalations": 0, "closed": 0}

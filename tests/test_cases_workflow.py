@@ -20,7 +20,7 @@ from linli.cases.services import (
     Intake, case_accept, case_contact, case_dispatch, case_merge, case_rate, case_reject, case_resolve,
     case_return, case_start, case_submit, case_transfer, case_visit_back,
 )
-from linli.cases.workflow import IllegalTransition, allowed_moves, transition
+from linli.cases.workflow import CASE, IllegalTransition, allowed_moves, transition
 from linli.community.models import Organisation, StaffRole
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.models import Event
@@ -136,8 +136,8 @@ def test_a_resident_case_goes_round_the_closed_loop(cw):
     assert case.closed_at is not None
     verbs = list(Event.objects.filter(target_type="cases.case", target_id=str(case.pk))
                  .order_by("id").values_list("verb", flat=True))
-    assert verbs == ["case.submitted", "case.accept", "case.dispatch", "case.start", "case.resolve", "case.rate"]
-    dispatch = Event.objects.get(verb="case.dispatch", target_id=str(case.pk))
+    assert verbs == ["case.submitted", "case.accepted", "case.dispatched", "case.started", "case.resolved", "case.rated"]
+    dispatch = Event.objects.get(verb="case.dispatched", target_id=str(case.pk))
     assert dispatch.data == {"from": "accepted", "to": "dispatched", "number": case.number,
                              "unit": cw.property_company.pk}
 
@@ -197,14 +197,14 @@ def test_only_the_right_people_may_make_each_move(cw, move):
         before = row(fresh)
         make(cw, cw.users[name], fresh)
         assert row(fresh) != before, name
-        assert Event.objects.filter(verb=f"case.{move}", target_id=str(fresh.pk), actor=cw.users[name]).count() == 1
+        assert Event.objects.filter(verb=CASE.verb(move), target_id=str(fresh.pk), actor=cw.users[name]).count() == 1
 
 
 def test_only_the_tick_may_close_an_unrated_case(cw):
     case = bring_to(cw, "resolved")
     moved = transition(case, "close_unrated", actor=None)
     assert moved.status == S.CLOSED and moved.rating == ""
-    event = Event.objects.get(verb="case.close_unrated", target_id=str(case.pk))
+    event = Event.objects.get(verb="case.closed_unrated", target_id=str(case.pk))
     assert (event.actor, event.actor_label) == (None, "system")
 
 
@@ -290,7 +290,7 @@ def test_an_unsatisfied_rating_reopens_the_case_and_is_counted(cw):
     case = case_resolve(actor=u["unit_staff"], case=case, resolution="整机检修完毕")
     case = case_rate(actor=u["resident"], case=case, rating=Case.Rating.SATISFIED)
     assert (case.status, case.reopen_count, case.rating) == (S.CLOSED, 2, "satisfied")
-    rates = list(Event.objects.filter(verb__in=["case.rate", "case.visit_back"], target_id=str(case.pk))
+    rates = list(Event.objects.filter(verb__in=["case.rated", "case.visited_back"], target_id=str(case.pk))
                  .order_by("id").values_list("data__rating", "data__to"))
     assert rates == [("unsatisfied", "dispatched"), ("unsatisfied", "dispatched"), ("satisfied", "closed")]
 
@@ -310,7 +310,7 @@ def test_a_duplicate_is_merged_into_an_open_case(cw):
     assert (merged.status, merged.master, merged.is_open) == (S.MERGED, master, False)
     assert merged.closed_at is not None
     assert list(master.duplicates.all()) == [merged]
-    event = Event.objects.get(verb="case.merge", target_id=str(duplicate.pk))
+    event = Event.objects.get(verb="case.merged", target_id=str(duplicate.pk))
     assert event.data["master"] == master.number
 
 
@@ -336,7 +336,7 @@ def test_a_returned_case_is_dispatched_again_and_the_first_unit_stays_responsibl
     case = case_return(actor=u["unit_staff"], case=case, reason="该楼栋不归本公司管理")
     assert (case.status, case.unit, case.return_count, case.first_unit) == (
         S.ACCEPTED, None, 1, cw.property_company)
-    assert Event.objects.get(verb="case.return", target_id=str(case.pk)).data["reason"] == "该楼栋不归本公司管理"
+    assert Event.objects.get(verb="case.returned", target_id=str(case.pk)).data["reason"] == "该楼栋不归本公司管理"
     # Plain re-dispatch to another unit: 首接负责 keeps the first unit as owner.
     case = case_dispatch(actor=u["worker"], case=case, unit=cw.other_property)
     assert (case.status, case.unit, case.first_unit) == (S.DISPATCHED, cw.other_property, cw.property_company)
@@ -365,7 +365,7 @@ def test_dispatch_follows_routing_rules_then_the_category_default(cw):
     in_g02 = case_dispatch(actor=u["worker"], case=bring_to(
         cw, "accepted", household=cw.world.households[4]))  # a home in G02
     assert (in_g01.unit, in_g02.unit) == (cw.property_company, cw.other_property)
-    assert Event.objects.get(verb="case.dispatch", target_id=str(in_g02.pk)).data["unit"] == cw.other_property.pk
+    assert Event.objects.get(verb="case.dispatched", target_id=str(in_g02.pk)).data["unit"] == cw.other_property.pk
 
 
 def test_dispatch_refuses_units_that_cannot_handle_this_community(cw):

@@ -4,6 +4,8 @@ Cases are raised through case_submit, as residents and workers raise them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -147,7 +149,7 @@ def test_similar_box_lists_visible_cases_and_merges_through_case_merge(hw, clien
     assert response.status_code == 302 and response["Location"].endswith(f"/{first.number}/")
     case.refresh_from_db()
     assert (case.status, case.master_id) == (Case.Status.MERGED, first.pk)
-    assert Event.objects.filter(verb="case.merge", target_id=str(case.pk)).count() == 1
+    assert Event.objects.filter(verb="case.merged", target_id=str(case.pk)).count() == 1
     # The include renders the box for the case page.
     from django.template.loader import render_to_string
 
@@ -166,3 +168,59 @@ def test_merge_through_the_box_refused_for_staff_outside_the_case(hw, client):
     assert response.status_code == 404
     case.refresh_from_db()
     assert case.status == Case.Status.SUBMITTED
+
+
+def test_an_issue_gone_quiet_is_closed_by_the_workflow_with_one_event(hw):
+    from django.utils import timezone
+
+    from linli.core.errors import PermissionDenied
+    from linli.core.workflow import IllegalTransition
+    from linli.insight.workflows import HOT_ISSUE
+
+    issue, _cases = lamp_issue(hw)
+    # A person may not close a hot issue: only the refresh job does.
+    with pytest.raises(PermissionDenied):
+        HOT_ISSUE.transition(issue, "close", actor=hw.users["admin"])
+    issue.refresh_from_db()
+    assert issue.status == HotIssue.Status.OPEN and not Event.objects.filter(verb="hotissue.closed").exists()
+
+    later = timezone.now() + dt.timedelta(days=hotissues.WINDOW_DAYS + 1)
+    assert hotissues.refresh(hw.community.pk, now=later)["closed"] == 1
+    issue.refresh_from_db()
+    assert issue.status == HotIssue.Status.CLOSED
+    closed = Event.objects.get(verb="hotissue.closed")
+    assert (closed.target_id, closed.actor_id, closed.community_id) == (str(issue.pk), None, hw.community.pk)
+    assert closed.data == {"from": "open", "to": "closed", "hot_issue": issue.pk}
+    # A second run finds nothing open; closing again is not a move the table allows.
+    assert hotissues.refresh(hw.community.pk, now=later)["closed"] == 0
+    with pytest.raises(IllegalTransition):
+        HOT_ISSUE.transition(issue, "close", actor=None)
+    assert Event.objects.filter(verb="hotissue.closed").count() == 1
+
+
+def test_the_case_page_panel_gives_the_similar_box_under_its_template_name(hw):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    first = raise_case(hw, LAMP[0], resident=0)
+    case = raise_case(hw, LAMP_AGAIN, resident=4)
+    panel = hotissues.similar_panel(hw.users["admin"], case)
+    assert panel["template"] == "insight/_similar.html"
+    assert [c for c, _score in panel["context"]["box"]["similar"]] == [first]
+    # Rendered as the case page renders a panel: the page's own names beside the panel's context.
+    with translation.override("en"):
+        html = render_to_string(panel["template"], {"case": case, "similar": [], **panel["context"]})
+    assert first.number in html and "Merge into this case" in html
+    assert hotissues.similar_panel(hw.users["z_worker"], case)["context"]["box"]["similar"] == []
+
+
+def test_catch_up_leaves_what_the_jobs_would_have_left(hw):
+    from linli.insight import jobs
+
+    for i, text in enumerate(LAMP):
+        raise_case(hw, text, resident=i)
+    # Three reports of one lamp today, against a quiet past: one hot issue, and one rise.
+    assert jobs.catch_up(hw.community.pk, days=30) == {"hot_issues": 1, "alerts": 1}
+    assert HotIssue.objects.filter(community=hw.community, status=HotIssue.Status.OPEN).count() == 1
+    assert Event.objects.filter(verb="alert.raised", community_id=hw.community.pk).count() == 1
+    assert jobs.catch_up(hw.community.pk, days=30) == {"hot_issues": 0, "alerts": 0}     # safe to run twice

@@ -27,6 +27,7 @@ Output never carries personal data, except a reporter's own contact, masked.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Literal, Optional
@@ -45,10 +46,11 @@ from linli.community.scope import scope_of
 from linli.core.api import ERRORS, SchemaError
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 
-from . import apikeys, photos as case_photos, rates, services
+from . import apikeys, photos as case_photos, rates, rules, services
 from .models import Case, Category
 from .selectors import cases_for
-from .workflow import REPORTER, IllegalTransition, actor_may, allowed_moves
+from .views_photos import photo_response
+from .workflow import CASE, SYSTEM, allowed_moves
 
 API_TITLE = "Linli API"
 IDEMPOTENCY_KEY_MAX = 200
@@ -133,8 +135,8 @@ router = Router(auth=[BearerKey(), HeaderKey(), SessionWithCsrf()], tags=["cases
 Urgency = Literal["normal", "urgent"]
 PlaceKind = Literal["home", "grid", "point"]
 ChannelIn = Literal["web", "phone", "walk_in", "patrol", "api"]
-Action = Literal["accept", "reject", "dispatch", "transfer", "return", "contact", "start", "resolve", "rate",
-                 "visit_back", "merge"]
+# The moves people make (the deadline job's are not offered), as the workflow table lists them.
+Action = Literal[tuple(m.name for m in CASE.moves if m.who != SYSTEM)]  # type: ignore[valid-type]
 RatingIn = Literal["satisfied", "basic", "unsatisfied"]
 STAFF_CHANNELS = ("phone", "walk_in", "patrol")
 
@@ -275,7 +277,7 @@ def _masked(value) -> str | None:
 def case_out(case: Case, request) -> dict:
     """A case as the API shows it to this requester."""
     user = _user(request)
-    mine = user is not None and actor_may(user, case, REPORTER)
+    mine = user is not None and rules.actor_may(user, case, rules.REPORTER)
     contact = None
     if mine:
         reporter = case.reporter
@@ -518,8 +520,6 @@ def case_detail(request, number: str):
          openapi_extra={"responses": {"200": {"description": "The image",
                                               "content": {"image/jpeg": {}, "image/png": {}}}}})
 def case_photo(request, number: str, photo_id: int):
-    from .views_photos import photo_response
-
     return photo_response(_case(request, number), photo_id)
 
 
@@ -595,8 +595,6 @@ _PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<q
 
 def _period(value: str | None):
     """'2025', '2025-03' or '2025-Q1' → [start, end) in local time; None: all time."""
-    import datetime as dt
-
     if not value:
         return None, None
     match = _PERIOD_RE.match(value.strip())

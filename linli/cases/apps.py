@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+CONSOLE = "community.use_console"
+
 
 class CasesConfig(AppConfig):
     name = "linli.cases"
@@ -10,6 +12,27 @@ class CasesConfig(AppConfig):
     def ready(self):
         from linli.core import registry
 
-        from .api import router
+        from linli.community.needs import NEED_SIGNALS
 
+        from .api import router
+        from .need_signals import case_signals
+        from .notifications import case_messages
+        from .workflow import OTHER_EVENTS  # importing it declares the CASE workflow and its verbs
+
+        registry.register_urls("cases", "cases/", "linli.cases.urls")
+        registry.register_urls("open311", "open311/v2/", "linli.cases.urls_open311")
         registry.register_api_router("cases", router)
+        # Time limits: reminders, overdue flags, escalation, closing unrated cases.
+        registry.register_job(registry.Job("cases.tick", 60, "linli.cases.jobs.tick"))
+        registry.register_recipe(registry.Recipe("cases", verbs=("case.*",), messages=case_messages))
+        # Staff work cases in the console; everyone else sees their own requests.
+        registry.register_menu_entry(registry.MenuEntry(
+            "cases", _("Cases"), "cases:staff_list", order=20,
+            visible=lambda user: user.has_perm(CONSOLE), current=("cases:*",)))
+        registry.register_menu_entry(registry.MenuEntry(
+            "my_requests", _("My requests"), "cases:mine", order=15,
+            visible=lambda user: not user.has_perm(CONSOLE), current=("cases:*",)))
+        for verb, label in OTHER_EVENTS.items():
+            registry.register_event(verb, label, webhook=True)
+        # What residents' cases say about their households' needs (the need tags of linli.community).
+        registry.register_hook(NEED_SIGNALS, "cases", case_signals)

@@ -1,9 +1,10 @@
-"""Category suggestion at intake, through a pluggable classifier.
+"""Category suggestion at intake, through pluggable classifiers.
 
 A classifier takes the text and the community's active categories and returns
-a :class:`Suggestion` (or None). The cold-start one counts the keyword rules
-admins edit on each category; a learned classifier (next issue) registers
-itself in ``CLASSIFIERS`` ahead of it and the keyword rules stay the fallback.
+a :class:`Suggestion` (or None). Other apps register theirs at the hook point
+:data:`SUGGESTERS` (linli.insight adds its learned model there); they are tried
+in registration order, and the keyword rules admins edit on each category are
+the fallback when none of them suggests anything.
 """
 
 from __future__ import annotations
@@ -12,6 +13,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from django.conf import settings
+
+from linli.core import registry
+
+# Hook point: functions fn(text: str, categories: list[Category]) -> Suggestion | None, tried
+# in registration order before the keyword rules.
+SUGGESTERS = "cases.category_suggesters"
 
 
 @dataclass(frozen=True)
@@ -39,19 +46,14 @@ def keyword_classifier(text: str, categories: Iterable) -> Suggestion | None:
     return Suggestion(best, round(confidence, 3), "keywords")
 
 
-def learned_classifier(text: str, categories: Iterable) -> Suggestion | None:
-    """The community's active learned model (linli.insight), where one has been trained."""
-    from linli.insight.intake import learned_suggestion  # lazy: cases must not import insight at load time
-
-    return learned_suggestion(text, categories)
-
-
-CLASSIFIERS: list[Callable[[str, Iterable], Suggestion | None]] = [learned_classifier, keyword_classifier]
+def classifiers() -> list[Callable[[str, list], Suggestion | None]]:
+    """The registered suggesters, then the keyword rules."""
+    return [*registry.hooks(SUGGESTERS), keyword_classifier]
 
 
 def suggest(text: str, categories) -> Suggestion | None:
     categories = list(categories)
-    for classifier in CLASSIFIERS:
+    for classifier in classifiers():
         suggestion = classifier(text, categories)
         if suggestion is not None:
             return suggestion

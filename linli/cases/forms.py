@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.community.models import Grid, Organisation
 from linli.core.validators import validate_phone
 
+from . import rates
 from .models import Case, Category, Urgency
 
 # Service error fields → form fields (the services name a few differently).
@@ -280,19 +281,30 @@ REASON = dict(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MoveForm(forms.Form):
-    """A form for one move of the workflow; its prefix is the move's name."""
+    """The input of one move of the case workflow, named by the move's ``form`` in
+    linli.cases.workflow.CASE; the move's name is the form's prefix. ``title``, ``button`` and
+    ``primary`` (the usual next step) say how the staff case page offers it; ``on_behalf``: the
+    unit's own work, which office staff may do for the unit and find tucked away."""
 
-    move = ""
+    title = ""
+    button = ""
+    primary = False
+    on_behalf = False
 
-    def __init__(self, *args, case, **kwargs):
+    def __init__(self, *args, case, move, **kwargs):
         kwargs.setdefault("label_suffix", "")
-        kwargs.setdefault("prefix", self.move)
+        kwargs.setdefault("prefix", move)
         super().__init__(*args, **kwargs)
         self.case = case
+        self.move = move
+
+    def move_input(self) -> dict:
+        """The move's input, as keyword arguments of ``linli.cases.services.case_move``."""
+        return {}
 
 
 class AcceptForm(MoveForm):
-    move = "accept"
+    title, button, primary = _("Accept"), _("Accept"), True
     category = CategoryField(label=_("Category"))
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices)
 
@@ -303,10 +315,16 @@ class AcceptForm(MoveForm):
         self.fields["category"].initial = chosen
         self.fields["urgency"].initial = case.urgency
 
+    def move_input(self) -> dict:
+        return {"category": self.cleaned_data["category"], "urgency": self.cleaned_data["urgency"]}
+
 
 class RejectForm(MoveForm):
-    move = "reject"
+    title, button = _("Reject"), _("Reject")
     reason = forms.CharField(label=_("Why is it rejected? The resident reads this."), **REASON)
+
+    def move_input(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
 
 
 def units_for(case) -> QuerySet[Organisation]:
@@ -317,7 +335,7 @@ def units_for(case) -> QuerySet[Organisation]:
 
 
 class DispatchForm(MoveForm):
-    move = "dispatch"
+    title, button, primary = _("Dispatch to a unit"), _("Dispatch"), True
     unit = forms.ModelChoiceField(label=_("Handling unit"), queryset=None, empty_label=_("Choose the unit"))
 
     def __init__(self, *args, case, routed=None, **kwargs):
@@ -327,9 +345,12 @@ class DispatchForm(MoveForm):
             self.fields["unit"].initial = routed.pk
             self.fields["unit"].help_text = _("Suggested by the routing rules: %(unit)s.") % {"unit": routed.name}
 
+    def move_input(self) -> dict:
+        return {"unit": self.cleaned_data["unit"]}
+
 
 class TransferForm(MoveForm):
-    move = "transfer"
+    title, button = _("Transfer to another unit"), _("Transfer")
     unit = forms.ModelChoiceField(label=_("New handling unit"), queryset=None, empty_label=_("Choose the unit"))
     reason = forms.CharField(label=_("Why is it transferred?"), **REASON)
 
@@ -337,37 +358,54 @@ class TransferForm(MoveForm):
         super().__init__(*args, case=case, **kwargs)
         self.fields["unit"].queryset = units_for(case).exclude(pk=case.unit_id).order_by("kind", "name")
 
+    def move_input(self) -> dict:
+        return {"unit": self.cleaned_data["unit"], "reason": self.cleaned_data["reason"]}
+
 
 class ReturnForm(MoveForm):
-    move = "return"
+    title, button = _("Hand back to the community office"), _("Hand back")
+    on_behalf = True
     reason = forms.CharField(label=_("Why does your unit hand it back?"), **REASON)
+
+    def move_input(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
 
 
 class ContactForm(MoveForm):
-    move = "contact"
+    title, button = _("Record contact with the resident"), _("Resident contacted")
 
 
 class StartForm(MoveForm):
-    move = "start"
+    title, button = _("Start the work"), _("Start")
+    on_behalf = True
 
 
 class ResolveForm(MoveForm):
-    move = "resolve"
+    title, button, primary = _("Resolve"), _("Mark as resolved"), True
+    on_behalf = True
     resolution = forms.CharField(label=_("What was done? The resident reads this."), max_length=4000,
                                  widget=forms.Textarea(attrs={"rows": 3}))
     photos = PhotosField()
 
+    def move_input(self) -> dict:
+        # The uploads as sent: the view checks their content (linli.cases.photos) before the move.
+        return {"resolution": self.cleaned_data["resolution"], "photos": self.cleaned_data.get("photos") or []}
+
 
 class RatingForm(MoveForm):
-    move = "rate"
+    """The resident's rating, on their own page (the staff page has no title for it)."""
+
     rating = forms.ChoiceField(label=_("How satisfied are you with the handling?"), choices=Case.Rating.choices,
                                widget=forms.RadioSelect)
     comment = forms.CharField(label=_("Comment (optional)"), max_length=500, required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
 
+    def move_input(self) -> dict:
+        return {"rating": self.cleaned_data["rating"], "comment": self.cleaned_data["comment"]}
+
 
 class VisitBackForm(RatingForm):
-    move = "visit_back"
+    title, button, primary = _("Visit-back call"), _("Record the rating"), True
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, case=case, **kwargs)
@@ -375,7 +413,7 @@ class VisitBackForm(RatingForm):
 
 
 class MergeForm(MoveForm):
-    move = "merge"
+    title, button = _("Merge as a duplicate"), _("Merge")
     master = forms.ChoiceField(label=_("Merge into"))
 
     def __init__(self, *args, case, similar=(), **kwargs):
@@ -386,15 +424,28 @@ class MergeForm(MoveForm):
     def clean_master(self):
         return self.similar[self.cleaned_data["master"]]
 
+    def move_input(self) -> dict:
+        return {"master": self.cleaned_data["master"]}
 
-class NoteForm(MoveForm):
-    move = "note"
+
+class NoteForm(forms.Form):
+    """A note on a case (not a move: the state stays)."""
+
     text = forms.CharField(label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     public = forms.BooleanField(label=_("Show this note to the resident"), required=False)
 
+    def __init__(self, *args, case, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "note")
+        super().__init__(*args, **kwargs)
+        self.case = case
 
-MOVE_FORMS = {f.move: f for f in (AcceptForm, RejectForm, DispatchForm, TransferForm, ReturnForm, ContactForm,
-                                  StartForm, ResolveForm, VisitBackForm, MergeForm)}
+
+# The forms the moves name, by class name, in the order the staff case page offers them: the usual
+# next steps first. The resident's RatingForm is not offered there (it has no title).
+MOVE_FORMS = {f.__name__: f for f in (AcceptForm, DispatchForm, ContactForm, StartForm, ResolveForm,
+                                      VisitBackForm, RatingForm, TransferForm, ReturnForm, MergeForm,
+                                      RejectForm)}
 
 
 # --- lists and the dashboard -------------------------------------------------------------------
@@ -465,8 +516,6 @@ class CaseFilterForm(forms.Form):
             self.fields["community"].widget = forms.HiddenInput()
 
     def clean_measure(self):
-        from . import rates
-
         value = self.cleaned_data["measure"]
         if value and value not in rates.MEASURES and value not in rates.RATES:
             raise forms.ValidationError(_("Unknown measure."), code="measure")

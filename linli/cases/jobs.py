@@ -1,7 +1,7 @@
 """The periodic deadline job (``linli cases-tick``): reminders, overdue flags, escalation,
 and closing resolved cases nobody rated.
 
-``linli worker`` runs :func:`tick` every minute (declared in linli.core.jobs);
+``linli worker`` runs :func:`tick` every minute (registered in CasesConfig.ready());
 cron may run ``linli cases-tick`` instead. Never called from a page view.
 It is safe to run twice and to run in two processes at once: every change is
 a conditional update ("set the flag where it is still unset") and its event is
@@ -11,9 +11,9 @@ For each open case being worked on (accepted, dispatched or in progress), and
 for each of its two deadlines (response: first contact by ``response_due``;
 resolution: resolved by ``resolve_due``):
 
-* reminder (``case.reminder``, once per deadline): when a quarter or less of the
+* reminder (``case.reminded``, once per deadline): when a quarter or less of the
   time allowed is left;
-* overdue (``case.overdue``, once per deadline): when the deadline has passed;
+* overdue (``case.marked_overdue``, once per deadline): when the deadline has passed;
 * escalation (``case.escalated``): level 1 (the community) when a deadline has
   passed, level 2 (the street) when it is still not met after the same time
   limit once more, counted from the deadline in the limit's own unit (hours or
@@ -66,7 +66,7 @@ class _NoLongerDue(Exception):
 
 
 def tick() -> dict:
-    """The job declared in linli.core.jobs (``linli worker``): counts for the log."""
+    """The job ``cases.tick`` (``linli worker``, registered in CasesConfig.ready()): counts for the log."""
     report = run_tick()
     return {"reminders": report.reminders, "overdue": report.overdue,
             "escalations": report.escalations, "closed": report.closed}
@@ -135,14 +135,14 @@ def _check_one(case, which: str, due: dt.datetime, start, now, limits, report) -
             with transaction.atomic():
                 if Case.objects.filter(**still, **{reminded_field: False}).update(
                         **{reminded_field: True}, updated_at=timezone.now()):
-                    _record(case, "case.reminder", {"deadline": which, "due": due.isoformat()})
+                    _record(case, "case.reminded", {"deadline": which, "due": due.isoformat()})
                     report.reminders += 1
         return 0
     if not getattr(case, overdue_field):
         with transaction.atomic():
             if Case.objects.filter(**still, **{overdue_field: False}).update(
                     **{overdue_field: True}, updated_at=timezone.now()):
-                _record(case, "case.overdue", {"deadline": which, "due": due.isoformat()})
+                _record(case, "case.marked_overdue", {"deadline": which, "due": due.isoformat()})
                 report.overdue += 1
     return 2 if now > _second_deadline(case, which, due, start, limits) else 1
 

@@ -43,7 +43,7 @@ from linli.core.errors import InvalidInput, LinliError
 from linli.core.masking import mask_id_number, mask_phone
 
 from . import apikeys
-from .models import ApiKey, Case, CaseNote, Category, TimeLimit, TimeUnit, Urgency
+from .models import ApiKey, Case, Category, TimeLimit, TimeUnit, Urgency
 from .services import MAX_DESCRIPTION, Intake, case_submit
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -476,6 +476,8 @@ def _request_submit(*, api_key: ApiKey, submission: Submission,
         place=Case.Place.POINT if point else Case.Place.GRID,
         grid=None if point else _grid_named_in(community, submission.address_string),
         latitude=submission.lat, longitude=submission.long, address=address[:MAX_ADDRESS],
+        # Kept for staff to follow; the spec has no convention for fetching media.
+        internal_note=(_("Open311 media_url: %(url)s") % {"url": submission.media_url}) if submission.media_url else "",
     )
     actor = apikeys.ApiClient(api_key)
     try:
@@ -484,10 +486,6 @@ def _request_submit(*, api_key: ApiKey, submission: Submission,
     except InvalidInput as error:
         param = _PARAMS.get(error.field or "")
         raise bad_request(f"{param}: {error.message}" if param else error.message)
-    if created and submission.media_url:
-        # Kept for staff to follow; the spec has no convention for fetching media.
-        CaseNote.objects.create(case=case, author=None, internal=True,
-                                text=_("Open311 media_url: %(url)s") % {"url": submission.media_url})
     if case.category_id != category.pk:  # a replay of a case staff have since recategorised
         services = Services.one(community, case.category.code, active_only=False) if case.category_id else None
     return case, created, services

@@ -28,6 +28,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from linli.core.errors import InvalidInput
 
+from .models import CasePhoto
+
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
@@ -49,8 +51,6 @@ class CleanImage:
 
     def attach(self, case, stage: str):
         """Store the photo with a case; at most four per stage of one case."""
-        from .models import CasePhoto
-
         if stage not in CasePhoto.Stage.values:
             raise ValueError(f"unknown photo stage {stage!r}")
         with transaction.atomic():

@@ -16,9 +16,10 @@ from linli.core import events
 from linli.core.errors import InvalidInput, PermissionDenied
 from linli.core.validators import validate_phone
 
-from . import classify, deadlines, rollup
+from . import classify, deadlines, rollup, rules
 from .models import Case, CaseCounter, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
-from .workflow import transition
+from .places import grid_at
+from .workflow import IllegalTransition, transition
 
 MAX_DESCRIPTION = 4000
 MIN_DESCRIPTION = 5
@@ -44,6 +45,9 @@ class Intake:
     longitude: float | None = None
     address: str = ""
     photos: list = field(default_factory=list)  # validated images (linli.cases.photos.CleanImage)
+    # For staff only, written as an internal note with the case (what another system sent that
+    # has no field of its own, such as an Open311 media_url). Not part of the request's hash.
+    internal_note: str = ""
 
 
 def _next_number(community: Community, now) -> str:
@@ -124,8 +128,6 @@ def _validate(intake: Intake) -> None:
     if (intake.latitude is None) != (intake.longitude is None):
         raise InvalidInput(_("Give both latitude and longitude."), code="place", field="lat")
     if intake.latitude is not None:
-        from .places import grid_at
-
         if not (-90 <= intake.latitude <= 90 and -180 <= intake.longitude <= 180):
             raise InvalidInput(_("This point is not on the map."), code="place", field="lat")
         grid = grid_at(intake.community, intake.latitude, intake.longitude)
@@ -210,6 +212,8 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
                                       request_hash=request_hash)
     for image in intake.photos:
         image.attach(case, stage="intake")
+    if intake.internal_note:
+        CaseNote.objects.create(case=case, author=None, internal=True, text=intake.internal_note[:2000])
     events.record(actor=actor, verb="case.submitted", target=case, community=case.community, grid=case.grid,
                   data={"number": case.number, "channel": case.channel, "needs_triage": case.needs_triage,
                         "category": case.category.code if case.category else None})
@@ -400,16 +404,31 @@ def case_merge(*, actor, case: Case, master: Case) -> Case:
     return transition(case, "merge", actor=actor, apply=apply, data={"master": master.number})
 
 
+# The service of each move people make (the deadline job makes close_unrated itself).
+MOVE_SERVICES = {
+    "accept": case_accept, "reject": case_reject, "dispatch": case_dispatch, "transfer": case_transfer,
+    "return": case_return, "start": case_start, "contact": case_contact, "resolve": case_resolve,
+    "rate": case_rate, "visit_back": case_visit_back, "merge": case_merge,
+}
+
+
+def case_move(*, actor, case: Case, move: str, **fields) -> Case:
+    """Make the move named in the workflow table (linli.cases.workflow.CASE) with its input:
+    for callers that take the move's name from a request (the staff page's forms)."""
+    service = MOVE_SERVICES.get(move)
+    if service is None:
+        raise IllegalTransition(_("Unknown action."))
+    return service(actor=actor, case=case, **fields)
+
+
 @transaction.atomic
 def case_note(*, actor, case: Case, text: str, internal: bool = True) -> CaseNote:
-    from .workflow import OFFICE, UNIT, actor_may
-
     text = (text or "").strip()
     if not text:
         raise InvalidInput(_("Write the note."), field="text")
     if len(text) > 2000:
         raise InvalidInput(_("A note has at most %(n)d characters.") % {"n": 2000}, field="text")
-    if not (actor_may(actor, case, OFFICE) or actor_may(actor, case, UNIT)):
+    if not rules.may_note(actor, case):
         raise PermissionDenied(_("You may not do this with this case."))
     note = CaseNote.objects.create(case=case, author=actor, text=text, internal=internal)
     events.record(actor=actor, verb="case.noted", target=case, community=case.community, grid=case.grid,

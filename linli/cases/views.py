@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,8 +29,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
@@ -40,18 +40,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 from linli.community import selectors as community_selectors
 from linli.community.models import Community, Grid, Organisation
 from linli.community.scope import scope_of
-from linli.community.views import no_store, staff_page
-from linli.core import views as core_views
+from linli.core import registry, views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.models import Event
-from linli.insight.hotissues import similar_box
+from linli.core.web import json_error, no_store, staff_page
 
-from . import classify, rates, selectors, services
+from . import classify, rates, rules, selectors, services
 from .forms import (
     MOVE_FORMS, CaseFilterForm, IntakeForm, NoteForm, RatesForm, RatingForm, StaffIntakeForm, add_service_error,
 )
 from .models import Case, Category, IdempotencyKey
-from .workflow import MOVES, OFFICE, UNIT, actor_may, allowed_moves
+from .photos import clean_images
+from .workflow import CASE, OTHER_EVENTS, allowed_moves, move_by_verb
+
+# Extension point: panels other apps add to the staff case page. Each function takes
+# (user, case) and returns None, or {"template": a template name, "context": a dict}; the
+# template is rendered with that context and ``case``, after the request section, in the
+# order the apps registered (linli.insight adds the cases that read alike).
+STAFF_CASE_PANELS = "cases.staff_case_panels"
+# Hook point: what other apps add inside one move's form on the staff case page (the reply
+# assistant beside the resolution). fn(user, case, move_name) -> {"template", "context"} or None.
+MOVE_FORM_EXTRAS = "cases.move_form_extras"
 
 S = Case.Status
 PAGE_SIZE = 30
@@ -70,19 +79,10 @@ def _resident_of(user):
     return getattr(user, "resident", None) if user.is_authenticated else None
 
 
-def _is_own(user, case: Case) -> bool:
-    """The case is the account's own request (what the resident pages show)."""
-    scope = scope_of(user)
-    return bool((case.reporter_id and case.reporter_id == scope.resident_id)
-                or (case.submitted_by_id == user.pk and case.channel == Case.Channel.WEB))
-
-
 def _clean_photos(files):
     """Photos checked by content, EXIF stripped (``linli.cases.photos``); InvalidInput otherwise."""
     if not files:
         return []
-    from .photos import clean_images
-
     return clean_images(files)
 
 
@@ -110,7 +110,7 @@ def resident_timeline(case: Case) -> list[dict]:
     Internal notes, reminders and escalations are not shown."""
     events = _case_events(case)
     units = _unit_names(events)
-    last_resolve = max((e.pk for e in events if e.verb == "case.resolve"), default=None)
+    last_resolve = max((e.pk for e in events if e.verb == "case.resolved"), default=None)
     rows = []
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
@@ -119,34 +119,34 @@ def resident_timeline(case: Case) -> list[dict]:
         verb = event.verb
         if verb == "case.submitted":
             text = _("We received your request.")
-        elif verb == "case.accept":
+        elif verb == "case.accepted":
             text = _("Accepted by the community office.")
-        elif verb == "case.reject":
+        elif verb == "case.rejected":
             text = _("Not accepted: %(reason)s") % {"reason": case.reject_reason}
-        elif verb == "case.dispatch":
+        elif verb == "case.dispatched":
             text = _("Passed to %(unit)s to handle.") % {"unit": unit}
-        elif verb == "case.transfer":
+        elif verb == "case.transferred":
             text = _("Passed on to %(unit)s, which is responsible.") % {"unit": unit}
-        elif verb == "case.return":
+        elif verb == "case.returned":
             text = _("The unit handed it back to the community office, which is finding the right unit.")
-        elif verb == "case.contact":
+        elif verb == "case.contacted":
             text = _("The handling unit contacted you.")
-        elif verb == "case.start":
+        elif verb == "case.started":
             text = _("Work has started.")
-        elif verb == "case.resolve":
+        elif verb == "case.resolved":
             text = (_("Done: %(result)s") % {"result": case.resolution}) if event.pk == last_resolve and \
                 case.resolution else _("Done.")
-        elif verb in ("case.rate", "case.visit_back"):
+        elif verb in ("case.rated", "case.visited_back"):
             if data.get("rating") == Case.Rating.UNSATISFIED:
                 text = _("You were not satisfied, so the request was reopened and sent back to be handled again.")
-            elif verb == "case.rate":
+            elif verb == "case.rated":
                 text = _("You rated the handling: %(rating)s. The request is closed.") % {"rating": rating}
             else:
                 text = _("At the visit-back call you rated the handling: %(rating)s. The request is closed.") % {
                     "rating": rating}
-        elif verb == "case.close_unrated":
+        elif verb == "case.closed_unrated":
             text = _("Closed without a rating.")
-        elif verb == "case.merge":
+        elif verb == "case.merged":
             text = _("Joined with request %(number)s about the same problem; it is handled there.") % {
                 "number": data.get("master", "")}
         else:
@@ -159,14 +159,12 @@ def resident_timeline(case: Case) -> list[dict]:
     return rows
 
 
-STAFF_VERBS = {
-    "case.submitted": gettext_lazy("submitted"),
-    "case.noted": gettext_lazy("note added"),
-    "case.reminder": gettext_lazy("reminder: a deadline is near"),
-    "case.overdue": gettext_lazy("deadline passed"),
-    "case.escalated": gettext_lazy("escalated"),
-    **{f"case.{name}": move.label for name, move in MOVES.items()},
-}
+def _event_label(verb: str):
+    """How the staff history names an event: its move's label, or the case's other events'."""
+    move = move_by_verb(verb)
+    return move.label if move is not None else OTHER_EVENTS.get(verb, verb)
+
+
 DEADLINE_WORDS = {"response": gettext_lazy("contact with the resident"), "resolution": gettext_lazy("resolution")}
 ESCALATION_WORDS = {1: gettext_lazy("to the community"), 2: gettext_lazy("to the street")}
 
@@ -193,10 +191,10 @@ def staff_timeline(case: Case) -> list[dict]:
             details.append(DEADLINE_WORDS[data["deadline"]])
         if event.verb == "case.escalated" and data.get("level") in ESCALATION_WORDS:
             details.append(ESCALATION_WORDS[data["level"]])
-        if event.verb == "case.reject" and case.reject_reason:
+        if event.verb == "case.rejected" and case.reject_reason:
             details.append(case.reject_reason)
         rows.append({"at": event.created_at, "actor": event.actor_label,
-                     "label": STAFF_VERBS.get(event.verb, event.verb), "details": " · ".join(map(str, details)),
+                     "label": _event_label(event.verb), "details": " · ".join(map(str, details)),
                      "note": None})
     for note in case.notes.select_related("author"):
         rows.append({"at": note.created_at, "actor": note.author.get_username() if note.author else "",
@@ -333,8 +331,7 @@ def suggest(request):
     text = (request.POST.get("description") or "")[:4000]
     community = _suggest_community(request)
     if community is None:
-        return JsonResponse({"code": "not_found", "message": _("Unknown community."), "field": "community"},
-                            status=404)
+        return json_error(404, "not_found", _("Unknown community."), "community")
     categories = Category.objects.filter(community=community, active=True)
     suggestion = classify.suggest(text, categories) if len(text.strip()) >= services.MIN_DESCRIPTION else None
     response = {"category": None, "name": "", "confidence": 0.0, "confident": False}
@@ -378,7 +375,7 @@ def case_detail(request, number):
         case = selectors.case_get(request.user, number)
     except NotFound:
         return core_views.not_found(request)
-    if not _is_own(request.user, case):
+    if not rules.is_own(request.user, case):
         if request.user.has_perm(CONSOLE):
             return redirect("cases:staff_detail", number=case.number)
         return core_views.not_found(request)
@@ -388,7 +385,7 @@ def case_detail(request, number):
 def _render_detail(request, case, rating_form=None, status=200):
     may_rate = "rate" in allowed_moves(request.user, case)
     if may_rate and rating_form is None:
-        rating_form = RatingForm(case=case)
+        rating_form = RatingForm(case=case, move="rate")
     return render(request, "cases/detail.html", {
         "case": case, "timeline": resident_timeline(case), "photos": list(case.photos.all()),
         "rating_form": rating_form if may_rate else None,
@@ -403,9 +400,9 @@ def case_rate(request, number):
         case = selectors.case_get(request.user, number)
     except NotFound:
         return core_views.not_found(request)
-    if not _is_own(request.user, case):
+    if not rules.is_own(request.user, case):
         return core_views.not_found(request)
-    form = RatingForm(request.POST, case=case)
+    form = RatingForm(request.POST, case=case, move="rate")
     if form.is_valid():
         try:
             case = services.case_rate(actor=request.user, case=case, rating=form.cleaned_data["rating"],
@@ -416,7 +413,7 @@ def case_rate(request, number):
             add_service_error(form, exc)
         else:
             if case.status == S.CLOSED:
-                messages.success(request, _("Thank you for your rating."))
+                messages.success(request, CASE.table["rate"].message)
             else:
                 messages.success(request, _("We are sorry. Your request was reopened and will be handled again."))
             return redirect("cases:detail", number=case.number)
@@ -542,42 +539,54 @@ def _staff_case(request, number):
         return None
 
 
+_PAGE_ORDER = list(MOVE_FORMS)  # the forms' order in linli.cases.forms is the page's
+
+
+def _staff_form(move_name: str):
+    """The form the staff case page offers for a move, or None (moves of the resident, or of
+    the deadline job, have none there)."""
+    move = CASE.table.get(move_name)
+    cls = MOVE_FORMS.get(move.form) if move is not None and move.form else None
+    return cls if cls is not None and cls.title else None
+
+
 def _move_forms(user, case: Case, bound=None) -> tuple[dict, list]:
-    """A form for each move this account may make now (the bound one kept as posted)."""
+    """A form for each move this account may make now (the bound one kept as posted), in the
+    order the page offers them."""
     moves = allowed_moves(user, case)
     similar = list(selectors.similar_open_cases(user, case)[:10]) if "merge" in moves else []
+    offered = sorted((n for n in moves if _staff_form(n) is not None),
+                     key=lambda n: _PAGE_ORDER.index(CASE.table[n].form))
     forms = {}
-    for name in moves:
-        cls = MOVE_FORMS.get(name)
-        if cls is None or (name == "merge" and not similar):
+    for name in offered:
+        if name == "merge" and not similar:
             continue
         if bound is not None and bound.move == name:
             forms[name] = bound
             continue
-        kwargs = {"case": case}
-        if name == "dispatch":
-            kwargs["routed"] = services.route(case)
-        if name == "merge":
-            kwargs["similar"] = similar
-        forms[name] = cls(**kwargs)
+        forms[name] = _staff_form(name)(**_form_kwargs(case, name, similar))
     return forms, similar
 
 
-# Each move's form: its title, its button, and whether it is the usual next step.
-MOVE_TEXT = {
-    "accept": (gettext_lazy("Accept"), gettext_lazy("Accept"), True),
-    "dispatch": (gettext_lazy("Dispatch to a unit"), gettext_lazy("Dispatch"), True),
-    "contact": (gettext_lazy("Record contact with the resident"), gettext_lazy("Resident contacted"), False),
-    "start": (gettext_lazy("Start the work"), gettext_lazy("Start"), False),
-    "resolve": (gettext_lazy("Resolve"), gettext_lazy("Mark as resolved"), True),
-    "visit_back": (gettext_lazy("Visit-back call"), gettext_lazy("Record the rating"), True),
-    "transfer": (gettext_lazy("Transfer to another unit"), gettext_lazy("Transfer"), False),
-    "return": (gettext_lazy("Hand back to the community office"), gettext_lazy("Hand back"), False),
-    "merge": (gettext_lazy("Merge as a duplicate"), gettext_lazy("Merge"), False),
-    "reject": (gettext_lazy("Reject"), gettext_lazy("Reject"), False),
-}
-# The unit's own work: office staff may do it on the unit's behalf, tucked away.
-UNIT_WORK = {"start", "resolve", "return"}
+def _form_kwargs(case: Case, name: str, similar) -> dict:
+    kwargs = {"case": case, "move": name}
+    if name == "dispatch":
+        kwargs["routed"] = services.route(case)
+    if name == "merge":
+        kwargs["similar"] = similar
+    return kwargs
+
+
+def _panels(request, case: Case, point: str = STAFF_CASE_PANELS, *args) -> list[str]:
+    """What other apps add at a hook point of the staff case page, rendered: each function
+    takes (user, case, *args) and returns {"template", "context"} or None."""
+    rendered = []
+    for panel_for in registry.hooks(point):
+        panel = panel_for(request.user, case, *args)
+        if panel:
+            rendered.append(render_to_string(panel["template"], {"case": case, **panel.get("context", {})},
+                                             request=request))
+    return rendered
 
 
 def _render_staff_case(request, case, bound=None, note_form=None, status=200):
@@ -585,11 +594,12 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200):
     forms, similar = _move_forms(user, case, bound)
     own_unit = case.unit_id is not None and case.unit_id in scope_of(user).organisations
     moves, behalf = [], []
-    for name, (title, button, primary) in MOVE_TEXT.items():
-        if name in forms:
-            item = {"name": name, "form": forms[name], "title": title, "button": button, "primary": primary}
-            (behalf if name in UNIT_WORK and not own_unit else moves).append(item)
-    may_note = actor_may(user, case, OFFICE) or actor_may(user, case, UNIT)
+    for name, form in forms.items():
+        item = {"name": name, "form": form, "title": form.title, "button": form.button, "primary": form.primary,
+                "extras": _panels(request, case, MOVE_FORM_EXTRAS, name)}
+        # The unit's own work: office staff may do it on the unit's behalf, tucked away.
+        (behalf if form.on_behalf and not own_unit else moves).append(item)
+    may_note = rules.may_note(user, case)
     if may_note and note_form is None:
         note_form = NoteForm(case=case)
     now = timezone.now()
@@ -602,8 +612,7 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200):
         "similar": similar, "note_form": note_form if may_note else None,
         "timeline": staff_timeline(case), "photos": list(case.photos.all()),
         "reporter": case.reporter, "overdue": overdue,
-        # Cases that read alike, and the hot issue this one belongs to (linli.insight).
-        "similar_box": similar_box(user, case),
+        "panels": _panels(request, case),
     }, status=status)
 
 
@@ -615,45 +624,7 @@ def staff_detail(request, number):
     return _render_staff_case(request, case)
 
 
-MOVE_DONE = {
-    "accept": gettext_lazy("Case %(number)s accepted."),
-    "reject": gettext_lazy("Case %(number)s rejected."),
-    "dispatch": gettext_lazy("Case %(number)s dispatched."),
-    "transfer": gettext_lazy("Case %(number)s transferred."),
-    "return": gettext_lazy("Case %(number)s handed back to the community office."),
-    "contact": gettext_lazy("Contact with the resident recorded for case %(number)s."),
-    "start": gettext_lazy("Work on case %(number)s started."),
-    "resolve": gettext_lazy("Case %(number)s resolved."),
-    "visit_back": gettext_lazy("Visit-back rating recorded for case %(number)s."),
-    "merge": gettext_lazy("Case %(number)s merged."),
-    "note": gettext_lazy("Note added to case %(number)s."),
-}
-
-
-def _do_move(user, case, name, form):
-    c = form.cleaned_data
-    if name == "accept":
-        return services.case_accept(actor=user, case=case, category=c["category"], urgency=c["urgency"])
-    if name == "reject":
-        return services.case_reject(actor=user, case=case, reason=c["reason"])
-    if name == "dispatch":
-        return services.case_dispatch(actor=user, case=case, unit=c["unit"])
-    if name == "transfer":
-        return services.case_transfer(actor=user, case=case, unit=c["unit"], reason=c["reason"])
-    if name == "return":
-        return services.case_return(actor=user, case=case, reason=c["reason"])
-    if name == "contact":
-        return services.case_contact(actor=user, case=case)
-    if name == "start":
-        return services.case_start(actor=user, case=case)
-    if name == "resolve":
-        return services.case_resolve(actor=user, case=case, resolution=c["resolution"],
-                                     photos=_clean_photos(c.get("photos")))
-    if name == "visit_back":
-        return services.case_visit_back(actor=user, case=case, rating=c["rating"], comment=c["comment"])
-    if name == "merge":
-        return services.case_merge(actor=user, case=case, master=c["master"])
-    raise Http404()
+NOTE_ADDED = gettext_lazy("Note added to case %(number)s.")
 
 
 @staff_page(CONSOLE)
@@ -674,28 +645,27 @@ def staff_move(request, number, move):
             except InvalidInput as exc:
                 add_service_error(form, exc)
             else:
-                messages.success(request, MOVE_DONE["note"] % {"number": case.number})
+                messages.success(request, NOTE_ADDED % {"number": case.number})
                 return redirect("cases:staff_detail", number=case.number)
         return _render_staff_case(request, case, note_form=form, status=400)
-    cls = MOVE_FORMS.get(move)
+    cls = _staff_form(move)
     if cls is None:
         return core_views.not_found(request)
     if move not in allowed_moves(user, case):
         # Someone else moved it first, or this account may not: say which, change nothing.
-        if not actor_may(user, case, MOVES[move].who):
+        if not CASE.actor_may(user, case, CASE.table[move].who):
             return core_views.forbidden(request)
         messages.error(request, _("This case is %(status)s now; the step “%(move)s” is not possible.") % {
-            "status": case.get_status_display(), "move": MOVES[move].label})
+            "status": case.get_status_display(), "move": CASE.table[move].label})
         return redirect("cases:staff_detail", number=case.number)
-    kwargs = {"case": case}
-    if move == "merge":
-        kwargs["similar"] = list(selectors.similar_open_cases(user, case)[:10])
-    if move == "dispatch":
-        kwargs["routed"] = services.route(case)
-    form = cls(request.POST, request.FILES, **kwargs)
+    similar = list(selectors.similar_open_cases(user, case)[:10]) if move == "merge" else []
+    form = cls(request.POST, request.FILES, **_form_kwargs(case, move, similar))
     if form.is_valid():
         try:
-            moved = _do_move(user, case, move, form)
+            fields = form.move_input()
+            if "photos" in fields:
+                fields["photos"] = _clean_photos(fields["photos"])
+            moved = services.case_move(actor=user, case=case, move=move, **fields)
         except PermissionDenied:
             return core_views.forbidden(request)
         except InvalidInput as exc:
@@ -704,7 +674,7 @@ def staff_move(request, number, move):
             else:
                 add_service_error(form, exc)
         else:
-            messages.success(request, MOVE_DONE[move] % {"number": moved.number})
+            messages.success(request, CASE.table[move].message % {"number": moved.number})
             try:
                 selectors.case_get(user, moved.pk)
             except NotFound:
@@ -858,8 +828,7 @@ def _chart_value(cells, name):
 def rates_export(request, fmt):
     form = RatesForm(request.GET)
     if not form.is_valid():
-        return HttpResponse(json.dumps({"code": "invalid", "message": _("Please correct the period."),
-                                        "field": "end"}), status=400, content_type="application/json")
+        return json_error(400, "invalid", _("Please correct the period."), "end")
     start, end = form.period()
     by = form.cleaned_data["by"]
     rows = rates.three_rates(rates.reach_of(request.user), by=by, start=start, end=end)

@@ -1,4 +1,4 @@
-"""The life of a case: one state machine, one place that says who may move it.
+"""The life of a case: its table of moves, on the one state machine of linli.core.workflow.
 
     submitted ─accept→ accepted ─dispatch→ dispatched ─start→ in_progress ─resolve→ resolved
         │                 ↑  ↑                │   ↑ transfer                            │
@@ -7,118 +7,95 @@
      rejected        merge (from submitted or accepted) → merged                        ↓
                                                                                       closed
 
-Every transition is checked here (from-state and actor), changes the case,
-keeps the three rates' rollup right and writes one event in the same
-transaction. Views, the API, Open311 and jobs all call :func:`transition`.
+:data:`CASE` is the only place that says which moves there are, from which
+states, to which, who may make them (a rule of linli.cases.rules), how pages
+name them, which form collects their input, what the actor is told and which
+event they write. Views, the API, Open311 and the deadline job read it; every
+move goes through :func:`transition`, which checks the state and the actor,
+keeps the three rates' rollup right and writes one event, in one transaction.
+
+Events a case has outside its moves (it was submitted, a note was added, the
+deadline job reminded, flagged or escalated it) are in :data:`OTHER_EVENTS`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from django.utils.translation import gettext_lazy
 
-from django.db import transaction
-from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from linli.core.workflow import SYSTEM, IllegalTransition, Move, Workflow
 
-from linli.community.scope import scope_of
-from linli.core import events
-from linli.core.errors import InvalidInput, PermissionDenied
-
-from . import rollup
+from . import rollup, rules
 from .models import Case
+from .rules import OFFICE, REPORTER, UNIT
 
 S = Case.Status
 
+__all__ = ["CASE", "IllegalTransition", "OTHER_EVENTS", "SYSTEM", "allowed_moves", "move_by_verb", "transition"]
 
-class IllegalTransition(InvalidInput):
-    code = "illegal_transition"
-    status = 409
+# ``message``: what the actor is told once the move is made, with the case's number.
+# ``label``: the move in the history of a case and in "the step … is not possible".
+CASE = Workflow(
+    "case", model=Case, may=rules.actor_may, webhook=True,
+    places=lambda c: {"community": c.community, "grid": c.grid},
+    event_data=lambda c: {"number": c.number},
+    before_save=rollup.snapshot,  # the three rates' counts as they were, for the rollup
+    after_save=rollup.record,
+    illegal_message=gettext_lazy("This case is %(status)s; the step “%(move)s” is not possible now."),
+    denied_message=gettext_lazy("You may not do this with this case."),
+    moves=[
+        Move("accept", {S.SUBMITTED}, S.ACCEPTED, OFFICE, gettext_lazy("accepted"), "accepted",
+             form="AcceptForm", message=gettext_lazy("Case %(number)s accepted.")),
+        Move("reject", {S.SUBMITTED}, S.REJECTED, OFFICE, gettext_lazy("rejected"), "rejected",
+             form="RejectForm", message=gettext_lazy("Case %(number)s rejected.")),
+        Move("dispatch", {S.ACCEPTED}, S.DISPATCHED, OFFICE, gettext_lazy("dispatched"), "dispatched",
+             form="DispatchForm", message=gettext_lazy("Case %(number)s dispatched.")),
+        Move("transfer", {S.DISPATCHED, S.IN_PROGRESS}, S.DISPATCHED, OFFICE, gettext_lazy("transferred"),
+             "transferred", form="TransferForm", message=gettext_lazy("Case %(number)s transferred.")),
+        Move("return", {S.DISPATCHED}, S.ACCEPTED, UNIT, gettext_lazy("returned by the unit"), "returned",
+             form="ReturnForm", message=gettext_lazy("Case %(number)s handed back to the community office.")),
+        Move("start", {S.DISPATCHED}, S.IN_PROGRESS, UNIT, gettext_lazy("work started"), "started",
+             form="StartForm", message=gettext_lazy("Work on case %(number)s started.")),
+        # Target None: the state stays; the move records the first contact.
+        Move("contact", {S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}, None, UNIT, gettext_lazy("resident contacted"),
+             "contacted", form="ContactForm",
+             message=gettext_lazy("Contact with the resident recorded for case %(number)s.")),
+        Move("resolve", {S.DISPATCHED, S.IN_PROGRESS}, S.RESOLVED, UNIT, gettext_lazy("resolved"), "resolved",
+             form="ResolveForm", message=gettext_lazy("Case %(number)s resolved.")),
+        # Target None: the rating decides (closed, or reopened to the unit when unsatisfied).
+        Move("rate", {S.RESOLVED}, None, REPORTER, gettext_lazy("rated"), "rated",
+             form="RatingForm", message=gettext_lazy("Thank you for your rating.")),
+        Move("visit_back", {S.RESOLVED}, None, OFFICE, gettext_lazy("visit-back recorded"), "visited_back",
+             form="VisitBackForm", message=gettext_lazy("Visit-back rating recorded for case %(number)s.")),
+        Move("close_unrated", {S.RESOLVED}, S.CLOSED, SYSTEM, gettext_lazy("closed without rating"),
+             "closed_unrated"),
+        Move("merge", {S.SUBMITTED, S.ACCEPTED}, S.MERGED, OFFICE, gettext_lazy("merged"), "merged",
+             form="MergeForm", message=gettext_lazy("Case %(number)s merged.")),
+    ],
+)
 
-
-# Who may make a move: a label that `actor_may` understands.
-OFFICE = "office"          # community admin/worker of the case's community, or its grid's worker
-UNIT = "unit"              # staff of the unit the case is with (or the office, on its behalf)
-REPORTER = "reporter"      # the resident who asked
-SYSTEM = "system"          # periodic jobs only (actor None)
-
-
-@dataclass(frozen=True)
-class Move:
-    sources: frozenset
-    target: str | None  # None: decided by the move itself (rate)
-    who: str
-    label: object
-
-
-MOVES: dict[str, Move] = {
-    "accept": Move(frozenset({S.SUBMITTED}), S.ACCEPTED, OFFICE, gettext_lazy("accepted")),
-    "reject": Move(frozenset({S.SUBMITTED}), S.REJECTED, OFFICE, gettext_lazy("rejected")),
-    "dispatch": Move(frozenset({S.ACCEPTED}), S.DISPATCHED, OFFICE, gettext_lazy("dispatched")),
-    "transfer": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.DISPATCHED, OFFICE,
-                     gettext_lazy("transferred")),
-    "return": Move(frozenset({S.DISPATCHED}), S.ACCEPTED, UNIT, gettext_lazy("returned by the unit")),
-    "start": Move(frozenset({S.DISPATCHED}), S.IN_PROGRESS, UNIT, gettext_lazy("work started")),
-    "contact": Move(frozenset({S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}), None, UNIT,
-                    gettext_lazy("resident contacted")),
-    "resolve": Move(frozenset({S.DISPATCHED, S.IN_PROGRESS}), S.RESOLVED, UNIT, gettext_lazy("resolved")),
-    "rate": Move(frozenset({S.RESOLVED}), None, REPORTER, gettext_lazy("rated")),
-    "visit_back": Move(frozenset({S.RESOLVED}), None, OFFICE, gettext_lazy("visit-back recorded")),
-    "close_unrated": Move(frozenset({S.RESOLVED}), S.CLOSED, SYSTEM, gettext_lazy("closed without rating")),
-    "merge": Move(frozenset({S.SUBMITTED, S.ACCEPTED}), S.MERGED, OFFICE, gettext_lazy("merged")),
+# The case's events that are not moves, with their labels (registered in CasesConfig.ready()).
+OTHER_EVENTS = {
+    "case.submitted": gettext_lazy("submitted"),
+    "case.noted": gettext_lazy("note added"),
+    "case.reminded": gettext_lazy("reminder: a deadline is near"),
+    "case.marked_overdue": gettext_lazy("deadline passed"),
+    "case.escalated": gettext_lazy("escalated"),
 }
 
 
-def actor_may(actor, case: Case, who: str) -> bool:
-    if who == SYSTEM:
-        return actor is None
-    if actor is None:
-        return False
-    scope = scope_of(actor)
-    office = case.community_id in scope.worker_communities or (
-        case.grid_id is not None and case.grid_id in scope.grids)
-    if who == OFFICE:
-        return office
-    if who == UNIT:
-        return office or (case.unit_id is not None and case.unit_id in scope.organisations)
-    if who == REPORTER:
-        return bool(
-            (case.reporter_id and case.reporter_id == scope.resident_id)
-            or (case.submitted_by_id and case.submitted_by_id == actor.pk and not scope.is_staff)
-        )
-    return False
+def transition(case: Case, move_name: str, *, actor, apply=None, data: dict | None = None) -> Case:
+    """Check and make one move (:meth:`linli.core.workflow.Workflow.transition`)."""
+    return CASE.transition(case, move_name, actor=actor, apply=apply, data=data)
 
 
 def allowed_moves(actor, case: Case) -> list[str]:
-    """The moves this actor may make on this case now (for pages and the API)."""
-    return [name for name, move in MOVES.items()
-            if case.status in move.sources and move.who != SYSTEM and actor_may(actor, case, move.who)]
+    """The moves this actor may make on this case now, in the table's order (pages and the API)."""
+    return CASE.allowed(actor, case)
 
 
-@transaction.atomic
-def transition(case: Case, move_name: str, *, actor, apply=None, data: dict | None = None) -> Case:
-    """Check and make one move. ``apply(case, now)`` sets the move's own fields
-    and may return the target status (for moves whose target depends on input)."""
-    move = MOVES.get(move_name)
-    if move is None:
-        raise IllegalTransition(_("Unknown action."))
-    # Re-read under a row lock: two workers clicking at once make one move.
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    if case.status not in move.sources:
-        raise IllegalTransition(
-            _("This case is %(status)s; the step “%(move)s” is not possible now.")
-            % {"status": case.get_status_display(), "move": move.label}
-        )
-    if not actor_may(actor, case, move.who):
-        raise PermissionDenied(_("You may not do this with this case."))
-    now = timezone.now()
-    before = case.status
-    counted = rollup.snapshot(case)  # the three rates' counts as they were, for the rollup
-    target = apply(case, now) if apply else None
-    case.status = target or move.target or case.status
-    case.save()
-    rollup.record(counted, case)
-    events.record(
-        actor=actor, verb=f"case.{move_name}", target=case, community=case.community, grid=case.grid,
-        data={"from": before, "to": case.status, "number": case.number, **(data or {})},
-    )
-    return case
+def move_by_verb(verb: str) -> Move | None:
+    """The move an event records (``case.accepted`` → accept), or None for other events."""
+    return _BY_VERB.get(verb)
+
+
+_BY_VERB = {CASE.verb(move.name): move for move in CASE.moves}
