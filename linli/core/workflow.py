@@ -96,6 +96,8 @@ class Workflow:
     after_save: Callable[[Any, Any], None] | None = None
     webhook: bool = False
     jobs_too: frozenset = frozenset()
+    illegal_message: Any = None
+    denied_message: Any = None
     table: dict = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
@@ -166,10 +168,10 @@ class Workflow:
             before = self.state_of(obj)
             if before not in move.sources:
                 raise IllegalTransition(
-                    _("This is %(status)s; the step “%(move)s” is not possible now.")
+                    (self.illegal_message or _("This is %(status)s; the step “%(move)s” is not possible now."))
                     % {"status": self.state_label(obj), "move": move.label})
             if not self.actor_may(actor, obj, move.who):
-                raise PermissionDenied(_("You may not do this."))
+                raise PermissionDenied(self.denied_message or _("You may not do this."))
             now = timezone.now()
             token = self.before_save(obj) if self.before_save else None
             target = apply(obj, now) if apply else None
