@@ -182,7 +182,7 @@ def test_the_check_needs_the_csrf_token(world, case):
 
 
 def test_the_button_partial_names_the_endpoint_and_the_case(world, case):
-    html = render_to_string("cases/_reply_check.html", {"case": case})
+    html = render_to_string("insight/_reply_check.html", {"case": case})
     assert f'data-url="{URL}"' in html and f'data-case="{case.number}"' in html
     assert "reply_check.js" in html and "reply-check-button" in html and " hidden" in html
 
@@ -270,3 +270,12 @@ def test_real_official_replies_get_sane_scores():
     short = [r.completeness for row, r in zip(rows, results) if len(row["reply"]) < 40]
     long = [r.completeness for row, r in zip(rows, results) if len(row["reply"]) >= 200]
     assert short and long and statistics.fmean(short) < statistics.fmean(long)
+
+
+def test_the_resolve_form_carries_the_check_through_the_cases_hook(world, case):
+    from linli.core import registry
+
+    extras = [fn(world.users["worker"], case, move) for fn in registry.hooks("cases.move_form_extras")
+              for move in ("resolve", "accept")]
+    assert {"template": "insight/_reply_check.html", "context": {}} in extras
+    assert extras.count(None) == 1  # nothing beside the other moves' forms

@@ -14,11 +14,6 @@ urlpatterns = [
     path("api/v1/", include("linli.config.urls_api")),
     *(path(entry.prefix, include(entry.module)) for entry in registry.url_modules()),
 ]
-# TRANSITION-UNTIL-INTEGRATION: apps not yet registering their pages.
-_registered = {entry.module for entry in registry.url_modules()}
-urlpatterns += [path(prefix, include(module)) for prefix, module in (
-    ("open311/v2/", "linli.cases.urls_open311"), ("cases/", "linli.cases.urls"),
-    ("insight/", "linli.insight.urls"), ("", "linli.community.urls")) if module not in _registered]
 
 handler404 = "linli.core.views.not_found"
 handler403 = "linli.core.views.forbidden"

@@ -15,7 +15,7 @@ class InsightConfig(AppConfig):
         from linli.core import registry
 
         # Importing these declares linli.insight.workflows too, which registers its moves' labels.
-        from . import hotissues, intake, notifications
+        from . import hotissues, intake, notifications, views
 
         # The learned classifier: retrain on staff-confirmed categories; promoted only when not worse.
         registry.register_job(registry.Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"))
@@ -31,6 +31,9 @@ class InsightConfig(AppConfig):
         registry.register_hook("cases.category_suggesters", "insight", intake.learned_suggestion)
         # A staff case page shows the open cases that read alike and the case's hot issue.
         registry.register_hook("cases.staff_case_panels", "insight", hotissues.similar_panel)
+        # The resolve form carries the reply assistant's check.
+        registry.register_hook("cases.move_form_extras", "insight", views.reply_check_extra)
+        registry.register_urls("insight", "insight/", "linli.insight.urls")
 
         registry.register_menu_entry(registry.MenuEntry(
             "hot_issues", _("Hot issues"), "insight:hot_issues", order=30, visible=_console,

@@ -43,3 +43,11 @@ def reply_check(request):
     result = assess("", case.description, draft, received_at=case.created_at, now=timezone.now(),
                     response_due=case.resolve_due)
     return JsonResponse(result.as_dict())
+
+
+def reply_check_extra(user, case, move_name: str) -> dict | None:
+    """The reply assistant inside the resolve form of the staff case page (the
+    ``cases.move_form_extras`` hook): the button that checks a draft reply."""
+    if move_name != "resolve":
+        return None
+    return {"template": "insight/_reply_check.html", "context": {}}
