@@ -184,3 +184,14 @@ def test_the_migration_puts_old_verbs_in_the_past_tense_and_back(world):
                               "resident.created"])
     operation.reverse_code(apps, editor)
     assert sorted(Event.objects.values_list("verb", flat=True)) == sorted(old)
+
+
+def test_the_console_links_to_the_cases_desk_through_the_community_hook(world):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.users["worker"])
+    page = client.get("/console/").content.decode()
+    assert '<li><a href="/cases/console/">' in page
+    links = [link for fn in registry.hooks("community.console_links") for link in fn(world.users["worker"])]
+    assert [url for _label, url in links] == ["/cases/console/"]

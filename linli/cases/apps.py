@@ -4,6 +4,13 @@ from django.utils.translation import gettext_lazy as _
 CONSOLE = "community.use_console"
 
 
+def _console_links(user) -> list:
+    """The console's "What you can do": the desk where staff handle residents' requests."""
+    from django.urls import reverse
+
+    return [(_("Handle residents' requests (cases)"), reverse("cases:staff_list"))]
+
+
 class CasesConfig(AppConfig):
     name = "linli.cases"
     label = "cases"
@@ -13,6 +20,7 @@ class CasesConfig(AppConfig):
         from linli.core import registry
 
         from linli.community.needs import NEED_SIGNALS
+        from linli.community.views import CONSOLE_LINKS
 
         from .api import router
         from .need_signals import case_signals
@@ -36,3 +44,4 @@ class CasesConfig(AppConfig):
             registry.register_event(verb, label, webhook=True)
         # What residents' cases say about their households' needs (the need tags of linli.community).
         registry.register_hook(NEED_SIGNALS, "cases", case_signals)
+        registry.register_hook(CONSOLE_LINKS, "cases", _console_links)

@@ -26,6 +26,8 @@ from .models import Resident, StaffRole
 from .scope import scope_of
 
 PAGE_SIZE = 50
+# Hook point: links other apps add to the console's "What you can do" (fn(user) -> [(label, url)]).
+CONSOLE_LINKS = "community.console_links"
 
 
 def home(request):
@@ -38,6 +40,7 @@ def home(request):
 
 @staff_page("community.use_console")
 def console_home(request):
+    """The staff's first page: their roles, what they can do, what happened lately."""
     user = request.user
     roles = (
         StaffRole.objects.filter(user=user, active=True)
@@ -47,6 +50,9 @@ def console_home(request):
     communities = list(selectors.communities_for(user))
     context = {
         "roles": roles,
+        # Links other apps add to "What you can do" (the cases desk …), through the
+        # community.console_links hook: fn(user) -> [(label, url), ...].
+        "app_links": [link for links_for in registry.hooks(CONSOLE_LINKS) for link in (links_for(user) or ())],
         "counts": selectors.registry_counts(user) if user.has_perm("community.search_registry") else None,
         "recent_events": _event_rows(user, selectors.events_for(user)[:10])
         if user.has_perm("core.browse_events") else None,
