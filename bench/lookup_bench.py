@@ -94,7 +94,7 @@ def run(args) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from linli.community.demo import COMMUNITY_CODE
+    from linli.demo.community import COMMUNITY_CODE
     from linli.community.models import Building, Community, Grid, Resident
     from linli.community.scope import forget_scope
     from linli.community.selectors import resident_search

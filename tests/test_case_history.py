@@ -1,4 +1,4 @@
-"""The demo's case history (linli.cases.demo_history): deterministic, and every case
+"""The demo's case history (linli.demo.case_lives, case_writer): deterministic, and every case
 lived by the rules of the one state machine, the time limits and the deadline job."""
 
 from __future__ import annotations
@@ -14,20 +14,22 @@ from django.utils import timezone, translation
 
 from linli.cases import deadlines
 from linli.cases.defaults import install_default_categories
-from linli.cases.demo_history import SPRING_FESTIVAL, THEMES, HistoryError, _History, build_case_history
 from linli.cases.jobs import WORKING_STATUSES, run_tick
 from linli.cases.models import Case, Holiday
 from linli.cases.services import time_limit_for
-from linli.cases.workflow import MOVES
+from linli.cases.workflow import move_by_verb
 from linli.community.models import Community
 from linli.core.events import _FORBIDDEN_KEYS
 from linli.core.models import Event
+from linli.demo.case_lives import SPRING_FESTIVAL, HistoryError, _History
+from linli.demo.case_texts import THEMES
+from linli.demo.case_writer import build_case_history
 
 S = Case.Status
 END = timezone.make_aware(dt.datetime(2025, 7, 20, 16, 0))
 DAYS = 30
 PER_DAY = 20
-JOB_VERBS = {"case.reminder", "case.overdue", "case.escalated"}
+JOB_VERBS = {"case.reminded", "case.marked_overdue", "case.escalated"}
 
 
 def build(world, seed=7, **extra):
@@ -99,7 +101,7 @@ def test_every_case_s_events_replay_its_status_in_time_order(world):
             if e.verb in JOB_VERBS:
                 assert status in WORKING_STATUSES, (case.number, e.verb, status)
                 continue
-            move = MOVES[e.verb.removeprefix("case.")]
+            move = move_by_verb(e.verb)
             assert e.data["from"] == status, (case.number, e.verb)
             assert status in move.sources, (case.number, e.verb, status)
             if move.target is not None:
@@ -217,9 +219,9 @@ def test_flags_and_escalations_agree_with_the_job_s_events(world):
     by_case = events_by_case()
     for c in cases_of(world):
         events = by_case[str(c.pk)]
-        overdue = [e for e in events if e.verb == "case.overdue"]
+        overdue = [e for e in events if e.verb == "case.marked_overdue"]
         assert c.response_overdue == any(e.data["deadline"] == "response" for e in overdue)
-        reopened = [e.created_at for e in events if e.verb in ("case.rate", "case.visit_back")
+        reopened = [e.created_at for e in events if e.verb in ("case.rated", "case.visited_back")
                     and e.data["rating"] == Case.Rating.UNSATISFIED]
         since = reopened[-1] if reopened else c.created_at
         assert c.resolve_overdue == any(e.data["deadline"] == "resolution" and e.created_at > since for e in overdue)

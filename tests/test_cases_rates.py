@@ -607,7 +607,7 @@ def test_rebuild_since_a_month_keeps_the_months_before(world):
 
 
 def test_the_demo_history_leaves_the_rollup_right(world):
-    from linli.cases.demo_history import build_case_history
+    from linli.demo.case_writer import build_case_history
 
     install_default_categories(actor=None, community=world.community)
     build_case_history(community=world.community, seed=3, days=40, per_day=8,

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import translation
 
-from linli.community import demo
+from linli.demo import community as demo
 from linli.community.models import (
     Building, Community, District, Grid, Household, Organisation, Resident, StaffRole, Street, Tag, Unit,
 )
@@ -396,7 +396,7 @@ def test_existing_demo_usernames_refuse_before_writing(db):
 # --- linli demo --------------------------------------------------------------------------------
 
 def test_demo_command_prints_sign_ins_and_serves_with_host_and_port(small_demo, monkeypatch):
-    from linli.core.management.commands import demo as demo_command
+    from linli.demo.management.commands import demo as demo_command
 
     calls = []
     real = demo_command.call_command

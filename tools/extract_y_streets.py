@@ -46,7 +46,7 @@ from extract_y_community import (
 )
 
 DEFAULT_OUT = REPO_ROOT / "linli" / "community" / "data" / "y_streets.json"
-# The demo community's code (linli.community.demo.COMMUNITY_CODE): the map endpoint
+# The demo community's code (linli.demo.community.COMMUNITY_CODE): the map endpoint
 # serves this file for that community only.
 COMMUNITY_CODE = "510106017001"
 MARGIN_M = 150.0

@@ -31,16 +31,17 @@ from importlib import resources
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from linli.community.models import (
+    Building, Community, District, Grid, Household, Organisation, Resident, StaffRole, Street, Tag, Unit,
+)
+from linli.community.services import ResidentFacts
 from linli.core import events
 from linli.core.validators import id_check_digit
 
-from . import demo_names as names
-from .models import (
-    Building, Community, District, Grid, Household, Organisation, Resident, StaffRole, Street, Tag, Unit,
-)
-from .services import ResidentFacts
+from . import names
 
 # Ages are whole years counted against this day (Resident.age counts by birth
 # year, so "age" below is REFERENCE_YEAR - birth_year): a seed gives the same
@@ -783,8 +784,6 @@ def _write_organisations(plan, community, street, grids, users) -> None:
 
 
 def demo_counts(community: Community) -> dict:
-    from django.db.models import Count
-
     year = REFERENCE_YEAR
     residents = Resident.objects.filter(community=community)
     singles = (Household.objects.filter(community=community).annotate(n=Count("residents")).filter(n=1)

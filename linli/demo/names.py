@@ -1,6 +1,6 @@
 """Data for the demo community's people: names, places of origin, telephone prefixes.
 
-Written for Linli's demo generator (linli.community.demo); no personal data of
+Written for Linli's demo generator (linli.demo.community); no personal data of
 anyone real. Surname weights are approximate shares per 10,000 people, close to
 the published national ranking with a Sichuan lean (李, 王, 张, 刘, 陈, 杨 lead
 there; 罗, 何, 邓, 谢, 唐, 蒋, 彭, 曾, 袁 are more common than nationally).

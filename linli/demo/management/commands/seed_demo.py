@@ -1,10 +1,13 @@
 """`linli seed-demo`: build the demo community Y社区 at the paper's scale."""
 
+from argparse import ArgumentTypeError
+
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from linli.community import demo
+from linli.demo import community as demo
+from linli.demo.case_lives import HistoryError
+from linli.demo.services import seed_demo
 
 
 def _count(value: str) -> int:
@@ -12,8 +15,6 @@ def _count(value: str) -> int:
     try:
         return int(value.replace(",", "").replace("_", ""))
     except ValueError:
-        from argparse import ArgumentTypeError
-
         raise ArgumentTypeError(_("%(value)r is not a whole number") % {"value": value})
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
                             help="number of households (default %(default)s)")
         parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
         parser.add_argument("--no-cases", action="store_true",
-                            help="skip the two years of case history (linli.cases.demo_history)")
+                            help="skip the two years of case history (linli.demo.case_writer)")
 
     def handle(self, *args, seed, households, quiet, no_cases=False, **options):
         if seed < 0:
@@ -36,28 +37,11 @@ class Command(BaseCommand):
             raise CommandError(_("--households must be between %(lo)s and %(hi)s, not %(n)s.") % {
                 "lo": f"{demo.MIN_HOUSEHOLDS:,}", "hi": f"{demo.MAX_HOUSEHOLDS:,}", "n": households})
         progress = demo.Progress(getattr(self.stderr, "_out", self.stderr), enabled=not quiet and options.get("verbosity", 1) > 0)
-        from linli.cases.demo_history import HistoryError, build_case_history
-
         try:
-            with transaction.atomic():  # the community and its case history, or nothing
-                result = demo.build_demo(seed=seed, households=households, progress=progress)
-                history = None if no_cases else build_case_history(
-                    community=result.community, seed=seed, progress=progress)
-                # Need tags from the registry and the history just written (docs/needs.md).
-                from linli.community.needs import needs_recompute
-
-                need_counts = needs_recompute(community=result.community)
-                if history is not None:
-                    # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md).
-                    from linli.insight.hotissues import seed_demo as seed_insight
-
-                    seed_insight(result.community)
-                    # Two years of history are not news: the worker notifies from here on.
-                    from linli.notify.services import cursor_fast_forward
-
-                    cursor_fast_forward()
+            seeded = seed_demo(seed=seed, households=households, cases=not no_cases, progress=progress)
         except (demo.DemoError, HistoryError) as exc:
             raise CommandError(str(exc)) from exc
+        result, history, need_counts = seeded.demo, seeded.history, seeded.needs
         if quiet or options.get("verbosity", 1) == 0:
             return
         c = result.counts

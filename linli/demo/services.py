@@ -1,0 +1,72 @@
+"""Seeding the demo: the community Y社区, then each app's history, each through its own code.
+
+:func:`seed_demo` is what `linli seed-demo` runs: the community and its people
+(:mod:`.community`), two years of cases (:mod:`.case_writer`), the need tags the
+registry and the cases imply, the hot issues and alerts of that history, and the
+notification cursor moved past it. All in one transaction: the demo is there
+whole, or not at all.
+"""
+
+from __future__ import annotations
+
+import gc
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from linli.community.needs import needs_recompute
+from linli.insight import jobs as insight_jobs
+from linli.notify.services import cursor_fast_forward
+
+from .case_writer import build_case_history
+from .community import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DemoResult, Progress, build_demo
+
+# The alerts of the history's last year: what the early-warning page has to show.
+ALERT_DAYS = 365
+
+
+@dataclass
+class Seeded:
+    demo: DemoResult
+    history: dict | None      # counts of the case history; None when it was left out
+    needs: dict               # counts of the need tags derived
+    insight: dict | None      # hot issues formed and alerts raised over the history
+
+
+@contextmanager
+def _collector_paused():
+    """Seeding makes millions of small objects (people, cases, events) that all stay alive
+    until they are written: Python's cyclic garbage collector would walk them again and
+    again and free nothing, a tenth of the build's time. It is paused for the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@transaction.atomic
+def seed_demo(*, seed: int = DEFAULT_SEED, households: int = DEFAULT_HOUSEHOLDS, cases: bool = True,
+              progress: Progress | None = None) -> Seeded:
+    """Build the demo community and, with ``cases``, its history. Raises DemoError or
+    HistoryError (nothing written) where it cannot be built here."""
+    with _collector_paused():
+        return _seed(seed=seed, households=households, cases=cases, progress=progress)
+
+
+def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None) -> Seeded:
+    demo = build_demo(seed=seed, households=households, progress=progress)
+    history = build_case_history(community=demo.community, seed=seed, progress=progress) if cases else None
+    # Need tags from the registry and the history just written (docs/needs.md).
+    needs = needs_recompute(community=demo.community)
+    insight = None
+    if history is not None:
+        # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
+        # cursor moves: past alerts are not news.
+        insight = insight_jobs.catch_up(demo.community.pk, days=ALERT_DAYS)
+        # Two years of history are not news: the worker notifies from here on.
+        cursor_fast_forward()
+    return Seeded(demo=demo, history=history, needs=needs, insight=insight)
