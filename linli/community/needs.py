@@ -544,7 +544,7 @@ def _apply(community: Community, findings: dict, now: dt.datetime) -> dict:
 
 
 def recompute_all() -> dict:
-    """The periodic job (linli.core.jobs): every community, one transaction each."""
+    """The periodic job (registered in CommunityConfig.ready()): every community, one transaction each."""
     totals: dict[str, float] = defaultdict(int)
     for community in Community.objects.order_by("pk"):
         for key, value in needs_recompute(community=community).items():

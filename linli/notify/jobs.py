@@ -1,4 +1,4 @@
-"""The notify app's periodic jobs (declared in linli.core.jobs). Each is safe to run twice."""
+"""The notify app's periodic jobs (registered in NotifyConfig.ready()). Each is safe to run twice."""
 
 from __future__ import annotations
 
