@@ -80,3 +80,14 @@ def test_every_kind_hides_the_identifying_part(kind, value, secret):
 
 def test_every_protected_kind_has_a_mask():
     assert set(MASKS) == {"name", "phone", "id_number", "address", "date", "text"}
+
+
+def test_scrub_masks_numbers_always_and_names_and_doors_when_asked():
+    from linli.core.masking import scrub
+
+    text = "王小红家14栋1单元602室漏水，电话13812345678，身份证510106199001011234，见3幢2单元501号和14-1-602"
+    assert scrub(text) == ("王小红家14栋1单元602室漏水，电话138****5678，身份证5101**********1234，"
+                           "见3幢2单元501号和14-1-602")
+    assert scrub(text, names=["王小红", "李"], doors=True) == (
+        "王*红家***漏水，电话138****5678，身份证5101**********1234，见***和***")
+    assert scrub("路灯坏了2天，共3处", doors=True) == "路灯坏了2天，共3处"

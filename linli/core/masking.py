@@ -57,7 +57,22 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
-def scrub(text: str) -> str:
-    """Mask ID-card and mobile numbers in free text (a reason, a title, a message)."""
+# A home's door as people write it: 14栋1单元602室, 3幢2单元501号, 5号楼1单元302, 14-1-602.
+_DOOR = re.compile(
+    r"\d{1,4}\s*(?:栋|幢|号楼|座)\s*(?:\d{1,3}\s*单元\s*)?(?:\d{1,5}\s*(?:室|号|户)?)?"
+    r"|(?<![\d-])\d{1,4}-\d{1,3}-\d{2,5}(?![\d-])"
+)
+
+
+def scrub(text: str, *, names=(), doors: bool = False) -> str:
+    """Mask identifiers in free text (a reason, a title, a message): ID-card and mobile numbers
+    always; each of ``names`` (people the text may name: the reporter, the contact) as
+    :func:`mask_name` shows it; and, with ``doors``, home doors (building, unit, room), for text
+    that leaves the people who may know where a resident lives."""
     text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text or "")
-    return _MOBILE.sub(lambda m: mask_phone(m.group()), text).strip()
+    text = _MOBILE.sub(lambda m: mask_phone(m.group()), text)
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
+        text = text.replace(name, mask_name(name))
+    if doors:
+        text = _DOOR.sub("***", text)
+    return text.strip()
