@@ -352,7 +352,10 @@ def test_real_messages_two_fold_macro_f1_floor():
     splits = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
     scores = textclf.model.out_of_fold_scores(terms, y, len(names), splits)
     metrics = textclf.classification_metrics([names[i] for i in y], [names[i] for i in scores.argmax(1)], names)
-    assert metrics["macro_f1"] > 0.85
+    # Measured 2026-12: 0.922 on this split (seed 0; 0.918-0.925 over seeds 0-2), near the grouped
+    # five-fold estimate (about 0.925). The floor sits a point below, so a real regression fails
+    # here; it was 0.85, which no plausible regression would have reached.
+    assert metrics["macro_f1"] >= 0.91
 
 
 def test_intake_uses_the_active_model_and_falls_back_to_keywords(world):

@@ -429,6 +429,25 @@ def test_a_failed_email_is_tried_again_later(world, category, monkeypatch):
     assert services.send_notification_emails() == {"sent": 3, "failed": 0}
 
 
+def test_without_an_email_host_nothing_is_marked_as_emailed(world, category, settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"  # no LINLI_EMAIL_HOST
+    world.users["resident"].email = "resident@example.org"
+    world.users["resident"].save(update_fields=["email"])
+    full_loop(world, category)
+    drain()
+    with caplog.at_level(logging.INFO):
+        assert services.send_notification_emails() == {"sent": 0, "failed": 0, "email": "e-mail not configured"}
+        call_command("worker", "--once")
+    assert Notification.objects.filter(emailed_at__isnull=False).count() == 0
+    worker = [r.getMessage() for r in caplog.records if r.name == "linli.worker"]
+    assert any(line.startswith("job notify.email done") and "e-mail not configured" in line for line in worker)
+    assert "e-mail not configured: 3 notification(s) not e-mailed" in caplog.text
+    assert "resident@example.org" not in caplog.text
+    # Once a host is configured, the waiting ones go out.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.send_notification_emails() == {"sent": 3, "failed": 0}
+
+
 # Webhooks ----------------------------------------------------------------------------
 
 class Receiver:
@@ -641,9 +660,14 @@ def test_worker_once_runs_every_job(world, category, receiver, hook, caplog):
     assert WebhookDelivery.objects.get().status == "delivered" and len(receiver.requests) == 1
     lines = [r.getMessage() for r in caplog.records if r.name == "linli.worker"]
     assert [line.split(" ")[1] for line in lines] == [j.name for j in registry.jobs()]
-    first = registry.jobs()[0].name  # jobs run in the order the apps registered them
-    assert lines[0].startswith((f"job {first} done", f"job {first} skipped"))
-    assert all(" failed" not in line for line in lines)
+    # Jobs run in the order the apps registered them, and every one of them ran: a job whose
+    # path is wrong fails the worker (it is never "skipped").
+    assert all(line.startswith(f"job {job.name} done in ") for line, job in zip(lines, registry.jobs()))
+
+
+def test_every_registered_job_names_a_function_that_exists():
+    for job in registry.jobs():
+        assert callable(registry.resolve_job(job)), job.name
 
 
 def only_jobs(monkeypatch, jobs: list) -> None:
@@ -651,7 +675,7 @@ def only_jobs(monkeypatch, jobs: list) -> None:
     monkeypatch.setattr(registry, "_jobs", {job.name: job for job in jobs})
 
 
-def test_a_missing_job_is_skipped_and_a_failing_job_stops_no_other(db, monkeypatch, caplog):
+def test_a_missing_job_fails_the_worker_and_a_failing_job_stops_no_other(db, monkeypatch, caplog):
     ran = []
 
     def boom():
@@ -663,12 +687,14 @@ def test_a_missing_job_is_skipped_and_a_failing_job_stops_no_other(db, monkeypat
         registry.Job("boom", 1, boom),
         registry.Job("fine", 1, lambda: ran.append("fine")),
     ])
-    with caplog.at_level(logging.INFO, logger="linli.worker"), pytest.raises(CommandError, match="1 job"):
+    with caplog.at_level(logging.INFO, logger="linli.worker"), pytest.raises(CommandError, match="3 job"):
         call_command("worker", "--once")
     assert ran == ["fine"]
-    lines = [r.getMessage() for r in caplog.records if r.name == "linli.worker"]
-    assert lines[0] == "job missing.module skipped: linli.no_such_app.jobs.tick does not exist yet"
-    assert lines[1] == "job missing.function skipped: linli.notify.jobs.no_such_function does not exist yet"
+    records = [r for r in caplog.records if r.name == "linli.worker"]
+    lines = [r.getMessage() for r in records]
+    assert lines[0] == "job missing.module failed: linli.no_such_app.jobs.tick does not exist"
+    assert lines[1] == "job missing.function failed: linli.notify.jobs.no_such_function does not exist"
+    assert [r.levelno for r in records[:3]] == [logging.ERROR] * 3
     assert lines[2].startswith("job boom failed after ")
     assert lines[3].startswith("job fine done in ")
 

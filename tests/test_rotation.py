@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import pytest
@@ -299,7 +300,13 @@ def test_generate_works_even_when_the_configured_ring_is_broken(db, settings):
     settings.LINLI_DATA_KEY = "broken"
     out = io.StringIO()
     call_command("rotate_data_key", "--generate", stdout=out, stderr=io.StringIO())
-    Keyring(out.getvalue().strip())
+    entry = out.getvalue().strip()
+    # One usable entry (id:key, a 32-byte key) that seals and opens a value on its own.
+    assert "\n" not in entry and "," not in entry
+    ring = Keyring(entry)
+    assert len(ring.key_ids) == 1 and ring.active.key_id == entry.split(":")[0]
+    assert len(base64.urlsafe_b64decode(entry.split(":", 1)[1])) == 32
+    assert ring.open(ring.seal("138-0000-0000", "resident.phone"), "resident.phone") == "138-0000-0000"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -29,9 +29,14 @@ PRODUCTION_ERROR = "LINLI_ALLOWED_HOSTS names a non-loopback host"
 
 
 def _env(tmp: Path, **linli) -> dict:
-    """The current environment without any LINLI_* variable, plus the given ones."""
+    """The current environment without any LINLI_* variable, plus the given ones (None: unset).
+
+    An e-mail host is set unless a test unsets it (LINLI_EMAIL_HOST=None): without one every
+    command starts with the warning linli.W001, which the e-mail tests below check, and the
+    others would have to read past."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_") and k != "DJANGO_SETTINGS_MODULE"}
     env["LINLI_DATA_DIR"] = str(tmp)
+    linli = {"LINLI_EMAIL_HOST": "smtp.invalid", **linli}
     env.update({k: v for k, v in linli.items() if v is not None})
     return env
 
@@ -103,6 +108,31 @@ def test_production_mode_refuses_debug(tmp_path):
 def test_loopback_only_runs_with_the_demo_secrets(tmp_path, hosts):
     result = _run(["check"], _env(tmp_path, LINLI_ALLOWED_HOSTS=hosts))
     assert result.returncode == 0, result.stderr
+
+
+# E-mail ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hosts", [None, "linli.example.org"], ids=["demo", "production"])
+def test_without_an_email_host_the_check_warns_once_and_nothing_pretends_to_send(tmp_path, hosts):
+    secrets = {} if hosts is None else {"LINLI_SECRET_KEY": SECRET, "LINLI_DATA_KEY": generate_key_entry("prod")}
+    env = _env(tmp_path, LINLI_ALLOWED_HOSTS=hosts, LINLI_EMAIL_HOST=None, **secrets)
+    result = _run(["check"], env)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert output.count("linli.W001") == 1 and "LINLI_EMAIL_HOST" in output
+    code = "from django.conf import settings as s; print(s.EMAIL_BACKEND)"
+    shown = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"],
+                           env={**env, "DJANGO_SETTINGS_MODULE": "linli.config.settings"}, cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert shown.stdout.strip() == "django.core.mail.backends.dummy.EmailBackend", shown.stderr
+
+
+@pytest.mark.parametrize("email", [{"LINLI_EMAIL_HOST": "smtp.example.org"}, {"LINLI_EMAIL_BACKEND": "console"}],
+                         ids=["smtp host", "console chosen"])
+def test_an_email_host_or_a_chosen_backend_silences_the_warning(tmp_path, email):
+    result = _run(["check"], _env(tmp_path, **{"LINLI_EMAIL_HOST": None, **email}))
+    assert result.returncode == 0, result.stderr
+    assert "linli.W001" not in result.stdout + result.stderr
 
 
 def test_a_malformed_boolean_is_named(tmp_path):

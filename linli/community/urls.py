@@ -1,13 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from linli.core.signin import SignInForm
+
 from . import views, views_map, views_needs
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        # Throttled per account and per address; failures recorded (linli/core/signin.py).
+        auth_views.LoginView.as_view(redirect_authenticated_user=True, authentication_form=SignInForm),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only

@@ -137,6 +137,12 @@ AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Sign-in throttling (linli/core/signin.py, docs/operations.md "Sign-in"): (failures, within
+# seconds, locked for seconds after the last). Per account: 5 in 15 minutes lock it for 15
+# minutes, 20 in a day for a day. Per client address, whatever the accounts: 20 in 15 minutes.
+LINLI_SIGNIN_ACCOUNT_LIMITS = ((5, 15 * 60, 15 * 60), (20, 24 * 3600, 24 * 3600))
+LINLI_SIGNIN_ADDRESS_LIMITS = ((20, 15 * 60, 15 * 60),)
+LINLI_SIGNIN_KEEP_DAYS = 90  # failed sign-ins are deleted after this many days
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -184,16 +190,18 @@ if LINLI_UNRATED_POLICY not in {"exclude", "satisfied", "unsatisfied"}:
 LINLI_VISIT_BACK_DAYS = int(os.environ.get("LINLI_VISIT_BACK_DAYS", "7"))
 LINLI_TRIAGE_CONFIDENCE = float(os.environ.get("LINLI_TRIAGE_CONFIDENCE", "0.5"))
 
-# E-mail for notifications (docs/notifications.md). With LINLI_EMAIL_HOST set,
-# SMTP; otherwise the console (messages in the worker's log) in a demo, and
-# nothing at all on a production host (addresses stay out of logs).
+# E-mail for notifications (docs/notifications.md, docs/operations.md "E-mail"). With
+# LINLI_EMAIL_HOST set, SMTP; otherwise e-mail is not configured (Django's dummy backend):
+# nothing is sent, nothing is marked as e-mailed, the worker says "e-mail not configured" and
+# the system check linli.W001 warns at start-up. LINLI_EMAIL_BACKEND=console prints the messages
+# to the worker's log instead (development only: it logs addresses).
 _email_backends = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "console": "django.core.mail.backends.console.EmailBackend",
     "dummy": "django.core.mail.backends.dummy.EmailBackend",
 }
 _email_backend = os.environ.get("LINLI_EMAIL_BACKEND") or (
-    "smtp" if os.environ.get("LINLI_EMAIL_HOST") else "dummy" if PRODUCTION else "console")
+    "smtp" if os.environ.get("LINLI_EMAIL_HOST") else "dummy")
 EMAIL_BACKEND = _email_backends.get(_email_backend, _email_backend)
 EMAIL_HOST = os.environ.get("LINLI_EMAIL_HOST") or "localhost"
 EMAIL_PORT = int(os.environ.get("LINLI_EMAIL_PORT") or 587)

@@ -41,3 +41,46 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.verb} {self.target_type}#{self.target_id}"
+
+
+class SignInFailure(models.Model):
+    """One refused sign-in (docs/operations.md, "Sign-in"). The rows are the throttle's counters:
+    every web process counts them, so the limits hold across processes.
+
+    Never the attempted password nor the typed account name: the account is a keyed hash of the
+    normalised name (so attempts on names that do not exist count alike, and the table does not
+    list them), linked to the user when the account exists; the address is a keyed hash for
+    counting and a truncated form for people to read (203.0.113.x, 2001:db8:1::/48)."""
+
+    WRONG = "wrong"          # wrong account or password: counts toward the locks
+    LOCKED = "locked"        # refused, the account was locked (not counted again)
+    THROTTLED = "throttled"  # refused, too many failures from the address (not counted again)
+    KINDS = [
+        (WRONG, _("wrong account or password")),
+        (LOCKED, _("refused: account locked")),
+        (THROTTLED, _("refused: too many attempts from the address")),
+    ]
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+", verbose_name=_("account"))
+    account_key = models.CharField(_("account key"), max_length=40)
+    address_key = models.CharField(_("address key"), max_length=40)
+    address = models.CharField(_("address (truncated)"), max_length=64, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=KINDS, default=WRONG)
+    # Set when a successful sign-in or an admin's unlock stops the failure counting toward a lock.
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
+        ordering = ["-created_at", "-id"]
+        permissions = [("unlock_account", _("Can unlock accounts locked after failed sign-ins"))]
+        indexes = [
+            models.Index(fields=["account_key", "-created_at"], name="signin_account_time"),
+            models.Index(fields=["address_key", "-created_at"], name="signin_address_time"),
+            models.Index(fields=["user", "-created_at"], name="signin_user_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.kind} {self.address}"

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.errors import LinliError
+from linli.core.mailer import email_configured
 
 from . import services
 from .models import Notification, Webhook, WebhookDelivery
@@ -30,7 +31,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "user", "verb", "title", "read_at", "emailed_at")
+    list_display = ("created_at", "user", "verb", "title", "read_at", "e_mail")
     list_filter = ("verb", "community")
     search_fields = ("title", "user__username")
     date_hierarchy = "created_at"
@@ -38,6 +39,13 @@ class NotificationAdmin(ReadOnlyAdmin):
     fields = ("created_at", "user", "community", "verb", "target_type", "target_id", "url", "event", "title", "body",
               "read_at", "emailed_at")
     readonly_fields = fields
+
+    @admin.display(description=_("e-mailed at"), ordering="emailed_at")
+    def e_mail(self, notification):
+        """When the copy was e-mailed; without an e-mail host, says so instead of a blank."""
+        if notification.emailed_at is None and not email_configured():
+            return _("e-mail not configured")
+        return notification.emailed_at
 
 
 class WebhookForm(forms.ModelForm):

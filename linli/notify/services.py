@@ -38,6 +38,7 @@ from linli.community.models import Community
 from linli.community.scope import scope_of
 from linli.core import events, registry
 from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core.mailer import NOT_CONFIGURED, email_configured
 from linli.core.models import Event
 
 from .models import Cursor, Notification, Webhook, WebhookDelivery
@@ -173,11 +174,21 @@ def send_notification_emails(limit: int = 200) -> dict:
     Each row is claimed (``emailed_at`` set) before its message is sent, so
     two workers never send the same one; a send that fails is released and
     tried on a later run, and the run stops there (the server is likely down).
+
+    Without an e-mail host (linli.core.mailer) nothing is claimed or sent: the result and the
+    log say "e-mail not configured".
     """
     now = timezone.now()
-    queue = (Notification.objects
-             .filter(emailed_at__isnull=True, created_at__gte=now - EMAIL_HORIZON)
-             .exclude(user__email="").select_related("user").order_by("pk")[:limit])
+    waiting = (Notification.objects
+               .filter(emailed_at__isnull=True, created_at__gte=now - EMAIL_HORIZON)
+               .exclude(user__email=""))
+    if not email_configured():
+        # Nothing could be sent: claim nothing, so that emailed_at never says it was.
+        count = waiting.count()
+        if count:
+            log.warning("%s: %s notification(s) not e-mailed (set LINLI_EMAIL_HOST)", NOT_CONFIGURED, count)
+        return {"sent": 0, "failed": 0, "email": NOT_CONFIGURED}
+    queue = waiting.select_related("user").order_by("pk")[:limit]
     sent = failed = 0
     for n in queue:
         if not Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(emailed_at=now):

@@ -4,7 +4,9 @@
     linli worker --once       run every job once and exit (1 if one failed): for cron
     linli worker --interval 2 look for due jobs every 2 seconds (default 5)
 
-A job that fails is logged and retried at its next turn; the others go on.
+A job that fails is logged and retried at its next turn; the others go on. A job whose module
+or function does not exist is a failure too (a wrong path in a registration), never "skipped":
+``--once`` exits 1 and the loop logs it as failed at every turn.
 SIGTERM (or SIGINT) lets the running job finish, then the worker exits.
 Several workers may run at once: every job is safe to run twice.
 """
@@ -23,7 +25,7 @@ from linli.core import registry
 
 log = logging.getLogger("linli.worker")
 
-DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+DONE, FAILED = "done", "failed"
 
 
 def _tidy_connections() -> None:
@@ -35,15 +37,16 @@ def _tidy_connections() -> None:
 
 
 def run_job(job: registry.Job) -> str:
-    """Run one job now; never raises. Returns done, skipped (not written yet) or failed."""
+    """Run one job now; never raises. Returns done or failed (also when the job's function does
+    not exist: a registration naming a wrong path must not pass unnoticed)."""
     _tidy_connections()
     started = time.monotonic()
     try:
         try:
             function = registry.resolve_job(job)
         except registry.JobMissing:
-            log.info("job %s skipped: %s does not exist yet", job.name, job.target)
-            return SKIPPED
+            log.error("job %s failed: %s does not exist", job.name, job.target)
+            return FAILED
         result = function()
     except Exception:
         log.exception("job %s failed after %.2f s", job.name, time.monotonic() - started)
