@@ -91,3 +91,15 @@ def test_scrub_masks_numbers_always_and_names_and_doors_when_asked():
     assert scrub(text, names=["王小红", "李"], doors=True) == (
         "王*红家***漏水，电话138****5678，身份证5101**********1234，见***和***")
     assert scrub("路灯坏了2天，共3处", doors=True) == "路灯坏了2天，共3处"
+
+
+def test_the_scrubbed_filter_masks_numbers_and_doors_of_plain_and_sealed_text():
+    from django.template import Context, Template
+
+    from linli.core.fields import Protected
+
+    template = Template("{% load masking %}{{ reason|scrubbed }}|{{ sealed|scrubbed }}|{{ missing|scrubbed }}")
+    sealed = Protected(plain="身份证510106199001011234", kind="text", context="test")
+    out = template.render(Context({"reason": "住14栋1单元602室，电话13812345678", "missing": None,
+                                   "sealed": sealed}))
+    assert out == "住***，电话138****5678|身份证5101**********1234|"

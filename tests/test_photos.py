@@ -218,7 +218,7 @@ def _get_photo(world, user, case, photo):
 def test_photo_is_served_to_the_reporter_and_the_community_staff(world):
     case = raise_case(world, [clean_image(jpeg_with_exif())])
     photo = case.photos.get()
-    for name in ("resident", "worker", "grid1", "supervisor"):
+    for name in ("resident", "worker", "grid1"):
         response = _get_photo(world, world.users[name], case, photo)
         assert response.status_code == 200, name
         assert response["Content-Type"] == "image/jpeg"
@@ -231,7 +231,8 @@ def test_photo_is_served_to_the_reporter_and_the_community_staff(world):
 def test_photo_is_hidden_from_other_communities_other_grids_and_strangers(world):
     case = raise_case(world, [clean_image(jpeg_with_exif())])
     photo = case.photos.get()
-    for name in ("z_worker", "grid2", "nobody", "unit_staff", "leader"):
+    # The street supervisor reads aggregates and scrubbed text, not photos (issue 8 A1).
+    for name in ("z_worker", "grid2", "nobody", "unit_staff", "leader", "supervisor"):
         with pytest.raises(Http404):
             _get_photo(world, world.users[name], case, photo)
     other = raise_case(world, [clean_image(png_bytes())])
@@ -257,3 +258,61 @@ def test_clean_image_is_a_plain_value():
     assert isinstance(clean, CleanImage)
     with pytest.raises(AttributeError):
         clean.content = b""
+
+
+# --- issue 8 A8: pixels × bit depth, colour modes, decoding reduced -----------------------------
+
+def png_raw(width: int, height: int, depth: int, colour: int) -> bytes:
+    """A complete PNG of any bit depth and colour type (Pillow writes no 16-bit RGB), a few
+    hundred kilobytes that decode to ``width × height`` pixels of a repeating pattern."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    row_bytes = width * channels * depth // 8
+    row = b"\0" + (bytes(range(256)) * (row_bytes // 256 + 1))[:row_bytes]
+    packer = zlib.compressobj(1)
+    idat = b"".join([packer.compress(row) for _ in range(height)] + [packer.flush()])
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_a_16_bit_png_counts_its_bits_and_is_refused_before_decoding():
+    data = png_raw(5000, 5000, 16, 2)  # 25 million pixels, under the pixel cap, 48 bits each
+    assert len(data) < 2 * 1024 * 1024
+    assert refusal(data) == {"code": "photo_too_big", "field": "photos",
+                             "message": "A photo may have at most 20 million pixels."}
+    assert clean_image(png_raw(300, 200, 16, 2)).content_type == "image/jpeg"  # a small one is fine
+
+
+def test_a_16_bit_greyscale_png_is_not_a_photo():
+    assert refusal(png_raw(64, 64, 16, 0))["code"] == "photo_not_image"
+
+
+SCRIPT = """
+import resource, sys
+import django
+django.setup()
+from linli.cases.photos import clean_image
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+clean = clean_image(data)
+assert (clean.width, clean.height) == (2048, 1638), (clean.width, clean.height)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_big_png_is_reduced_as_soon_as_it_is_decoded(tmp_path):
+    """20 million pixels hold 80 MB in Pillow; decoded and then converted and shrunk at full
+    size the photo added about 200 MB to the process, reduced at once it adds about 100."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.png"
+    path.write_bytes(png_raw(5000, 4000, 8, 2))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(path)], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip().splitlines()[-1]) < 150  # MB

@@ -25,7 +25,7 @@ class CasesConfig(AppConfig):
         from .api import router
         from .need_signals import case_signals
         from .notifications import case_messages
-        from .workflow import OTHER_EVENTS  # importing it declares the CASE workflow and its verbs
+        from .workflow import AUDIT_EVENTS, OTHER_EVENTS  # importing it declares the CASE workflow and its verbs
 
         registry.register_urls("cases", "cases/", "linli.cases.urls")
         registry.register_urls("open311", "open311/v2/", "linli.cases.urls_open311")
@@ -41,7 +41,7 @@ class CasesConfig(AppConfig):
             "my_requests", _("My requests"), "cases:mine", order=15,
             visible=lambda user: not user.has_perm(CONSOLE), current=("cases:*",)))
         for verb, label in OTHER_EVENTS.items():
-            registry.register_event(verb, label, webhook=True)
+            registry.register_event(verb, label, webhook=verb not in AUDIT_EVENTS)
         # What residents' cases say about their households' needs (the need tags of linli.community).
         registry.register_hook(NEED_SIGNALS, "cases", case_signals)
         registry.register_hook(CONSOLE_LINKS, "cases", _console_links)

@@ -441,6 +441,21 @@ class NoteForm(forms.Form):
         self.case = case
 
 
+class ContactRevealForm(forms.Form):
+    """Why the contact's phone is needed in full (audited: linli.cases.services.case_contact_reveal)."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=200,
+        error_messages={"required": _("Say why you need to see this value.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off",
+                                      "placeholder": _("e.g. calling the resident back about the repair")}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("prefix", "contact")
+        super().__init__(*args, **kwargs)
+
+
 # The forms the moves name, by class name, in the order the staff case page offers them: the usual
 # next steps first. The resident's RatingForm is not offered there (it has no title).
 MOVE_FORMS = {f.__name__: f for f in (AcceptForm, DispatchForm, ContactForm, StartForm, ResolveForm,

@@ -15,6 +15,7 @@ so "may this account accept this case?" has one answer everywhere.
 from __future__ import annotations
 
 from linli.community.scope import scope_of
+from linli.core.masking import scrub
 
 from .models import Case
 
@@ -57,3 +58,64 @@ def is_own(user, case: Case) -> bool:
     scope = scope_of(user)
     return bool((case.reporter_id and case.reporter_id == scope.resident_id)
                 or (case.submitted_by_id == user.pk and case.channel == Case.Channel.WEB))
+
+
+# --- what of a case's personal data an account sees (docs/privacy.md, "Cases") ---------------------
+#
+# * ``FULL``: the office of the case's community (admin, worker, party secretary), the grid worker
+#   of its courtyard, and the resident who asked: the description as written, the home's door, the
+#   reporter and contact (masked, revealed through the registry), the notes.
+# * ``UNIT``: the staff of the handling unit the case is with: the description scrubbed of ID and
+#   phone numbers, the reporter's and contact's names and doors; no door; the contact only through
+#   an audited reveal (``services.case_contact_reveal``), and nothing at all of an anonymous
+#   reporter (the office relays).
+# * ``SCRUBBED``: everyone else who may see the case (the street supervisor): scrubbed text only,
+#   no person, no door, no notes, no photos.
+FULL = "full"
+UNIT_VIEW = "unit"
+SCRUBBED = "scrubbed"
+
+
+def case_view(user, case: Case) -> str:
+    scope = scope_of(user)
+    if (case.community_id in scope.office_communities
+            or (case.grid_id is not None and case.grid_id in scope.grids) or is_own(user, case)):
+        return FULL
+    if case.unit_id is not None and case.unit_id in scope.organisations:
+        return UNIT_VIEW
+    return SCRUBBED
+
+
+def case_names(case: Case) -> list[str]:
+    """The people a case's free text may name: its reporter and its contact, in plain text, for
+    :func:`linli.core.masking.scrub` (each part of a name written with spaces too)."""
+    names = []
+    for value in (getattr(case.reporter, "name", None) if case.reporter_id else None, case.contact_name):
+        plain = value.reveal() if hasattr(value, "reveal") else value
+        if plain:
+            names.append(str(plain))
+            names.extend(part for part in str(plain).split() if len(part) >= 2)
+    return names
+
+
+def scrub_for_outsiders(case: Case, text: str, names=None) -> str:
+    """A case's free text for readers outside the office (the unit, the street): the reporter's
+    and contact's names removed outright (not even masked: a masked name beside a courtyard still
+    points at a person), ID and phone numbers masked, home doors removed."""
+    text = text or ""
+    names = case_names(case) if names is None else names
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
+        text = text.replace(name, "***")
+    return scrub(text, doors=True)
+
+
+def may_reveal_contact(actor, case: Case) -> bool:
+    """Who may see the contact's phone in full, with a reason, audited: the unit the case is with
+    (to call the resident back) and the office that works the case; never for an anonymous case
+    outside the office (the office relays)."""
+    if actor is None:
+        return False
+    scope = scope_of(actor)
+    if _is_office(scope, case):
+        return True
+    return (case.is_open and not case.anonymous and case.unit_id is not None and case.unit_id in scope.organisations)

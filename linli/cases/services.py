@@ -37,7 +37,9 @@ class Intake:
     reporter: Resident | None = None
     contact_name: str = ""
     contact_phone: str = ""
+    contact_email: str = ""   # a way to reply where there is no phone (Open311's email); sealed
     anonymous: bool = False
+    public: bool = False      # the reporter or the channel agreed it may be published (Open311)
     place: str = Case.Place.GRID
     grid: Grid | None = None
     household: Household | None = None
@@ -92,7 +94,7 @@ def _request_hash(intake: Intake) -> str:
             "u": intake.urgency, "p": intake.place, "g": intake.grid.pk if intake.grid else None,
             "h": intake.household.pk if intake.household else None,
             "r": intake.reporter.pk if intake.reporter else None, "cp": intake.contact_phone,
-            "an": intake.anonymous, "a": intake.address}
+            "ce": intake.contact_email, "an": intake.anonymous, "a": intake.address, "pub": intake.public}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -121,7 +123,7 @@ def _validate(intake: Intake) -> None:
         except Exception:
             raise InvalidInput(_("A mobile number has 11 digits and starts with 13 to 19."),
                                code="contact_phone", field="contact_phone")
-    if intake.reporter is None and not intake.contact_phone and intake.channel not in (
+    if intake.reporter is None and not intake.contact_phone and not intake.contact_email and intake.channel not in (
             Case.Channel.PATROL, Case.Channel.SENSOR):
         raise InvalidInput(_("Leave a phone number so that we can reply."), code="contact_required",
                            field="contact_phone")
@@ -191,6 +193,9 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         description=intake.description.strip(), category=intake.category,
         reporter=intake.reporter, submitted_by=actor if getattr(actor, "pk", None) else None,
         contact_name=intake.contact_name.strip() or None, contact_phone=intake.contact_phone or None,
+        contact_email=intake.contact_email.strip() or None,
+        # Never published anonymously: the consent to publish cannot outrank the wish to stay unknown.
+        public=intake.public and not intake.anonymous,
         anonymous=intake.anonymous, place=intake.place, grid=intake.grid,
         building=intake.household.building if intake.household else None, household=intake.household,
         latitude=intake.latitude, longitude=intake.longitude, address=intake.address.strip()[:200],
@@ -279,6 +284,13 @@ def case_reject(*, actor, case: Case, reason: str) -> Case:
     return transition(case, "reject", actor=actor, apply=apply)
 
 
+def scrub_reason(case: Case, reason: str) -> str:
+    """A free-text reason as events keep it: ID and phone numbers, the case's reporter's and
+    contact's names and home doors masked (the event log is read by the street supervisor and
+    goes to partners' webhooks; the case row keeps the full text for the office)."""
+    return rules.scrub_for_outsiders(case, " ".join((reason or "").split())[:200])
+
+
 def _check_unit(case: Case, unit: Organisation) -> None:
     if not unit.is_handling_unit or unit.street_id != case.community.street_id or (
             unit.community_id not in (None, case.community_id)):
@@ -311,7 +323,8 @@ def case_transfer(*, actor, case: Case, unit: Organisation, reason: str) -> Case
         c.unit = unit
         c.first_unit = unit  # a formal transfer moves ownership
         c.dispatched_at = now
-    return transition(case, "transfer", actor=actor, apply=apply, data={"unit": unit.pk, "reason": reason.strip()[:200]})
+    return transition(case, "transfer", actor=actor, apply=apply,
+                      data={"unit": unit.pk, "reason": scrub_reason(case, reason)})
 
 
 def case_return(*, actor, case: Case, reason: str) -> Case:
@@ -321,7 +334,7 @@ def case_return(*, actor, case: Case, reason: str) -> Case:
     def apply(c, now):
         c.return_count = F("return_count") + 1
         c.unit = None
-    case = transition(case, "return", actor=actor, apply=apply, data={"reason": reason.strip()[:200]})
+    case = transition(case, "return", actor=actor, apply=apply, data={"reason": scrub_reason(case, reason)})
     case.refresh_from_db()
     return case
 
@@ -434,3 +447,66 @@ def case_note(*, actor, case: Case, text: str, internal: bool = True) -> CaseNot
     events.record(actor=actor, verb="case.noted", target=case, community=case.community, grid=case.grid,
                   data={"number": case.number, "internal": internal})
     return note
+
+
+# --- the contact, revealed to whoever calls the resident back -----------------------------------
+
+@transaction.atomic
+def case_contact_reveal(*, actor, case: Case, reason: str) -> str:
+    """The phone to call the resident back on (or, where a report left only one, the e-mail
+    address), in full, for the unit the case is with or its
+    office (``rules.may_reveal_contact``), with the reason audited: one ``case.contact_revealed``
+    event naming the field and the reason (scrubbed), never the value. The value is for the
+    response that asked, shown once. An anonymous case's contact is never revealed to a unit:
+    the office relays."""
+    reason = " ".join((reason or "").split())
+    if len(reason) < 2:
+        raise InvalidInput(_("Say why you need to see this value."), code="reason_required", field="reason")
+    if len(reason) > 200:
+        raise InvalidInput(_("A reason has at most 200 characters."), field="reason")
+    if not rules.may_reveal_contact(actor, case):
+        raise PermissionDenied(_("You may not see this case's contact."))
+    phone, field_name = case.contact_phone, "contact_phone"
+    if phone is None and case.reporter_id is not None:
+        phone, field_name = case.reporter.phone, "reporter_phone"
+    if phone is None and case.contact_email is not None:
+        phone, field_name = case.contact_email, "contact_email"  # an Open311 report may leave only an e-mail
+    if phone is None:
+        raise InvalidInput(_("This case has no phone number to call."), code="no_contact", field="reason")
+    events.record(actor=actor, verb="case.contact_revealed", target=case, community=case.community,
+                  grid=case.grid, data={"number": case.number, "field": field_name,
+                                        "reason": scrub_reason(case, reason)})
+    return phone.reveal()
+
+
+# --- anonymous intake: a limit per client, counted and checked atomically ------------------------
+
+def intake_quota_lock(client_key: str) -> None:
+    """Serialise the anonymous intakes of one client until the caller's transaction ends, so
+    that counting its recent cases and writing the next one are one step: N parallel posts
+    pass exactly ``limit`` times. PostgreSQL: a transaction-scoped advisory lock on the key.
+    SQLite: the settings open every transaction IMMEDIATE (the database's write lock), which
+    serialises all writers already; the statement below takes it where they do not."""
+    connection = connections[IdempotencyKey.objects.db]
+    if not connection.in_atomic_block:
+        raise RuntimeError("the intake quota is checked inside the intake's transaction")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            key = int.from_bytes(hashlib.sha256(client_key.encode()).digest()[:8], "big", signed=True)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        else:
+            table = connection.ops.quote_name(IdempotencyKey._meta.db_table)
+            cursor.execute(f'UPDATE {table} SET "scope" = "scope" WHERE 1 = 0')
+
+
+def intake_quota_used(client_key: str, window) -> int:
+    """The client's intakes in the window: one IdempotencyKey row each (scope = its key)."""
+    since = timezone.now() - window
+    return IdempotencyKey.objects.filter(scope=client_key, created_at__gte=since).count()
+
+
+def intake_quota_allows(client_key: str, *, limit: int, window) -> bool:
+    """Call inside the intake's transaction, before the case is written: locks the client's
+    quota, then counts. Whether one more intake is allowed."""
+    intake_quota_lock(client_key)
+    return intake_quota_used(client_key, window) < limit

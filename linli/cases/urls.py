@@ -33,6 +33,7 @@ urlpatterns = [
     path("console/rates/export.csv", views.rates_export, {"fmt": "csv"}, name="rates_csv"),
     path("console/rates/export.xlsx", views.rates_export, {"fmt": "xlsx"}, name="rates_xlsx"),
     path("console/<case:number>/", views.staff_detail, name="staff_detail"),
+    path("console/<case:number>/reveal-contact/", views.staff_reveal_contact, name="reveal_contact"),
     path("console/<case:number>/<str:move>/", views.staff_move, name="staff_move"),
     path("<case:number>/", views.case_detail, name="detail"),
     path("<case:number>/rate/", views.case_rate, name="rate"),

@@ -12,7 +12,9 @@ a mobile number and is limited to ``ANONYMOUS_PER_HOUR`` cases per client
 address and hour. The count lives in the database, not in a per-process cache:
 each anonymous case is submitted with its form's token as Idempotency-Key under
 the scope ``anon:<keyed hash of the address>``, and the limit counts those rows,
-so it holds across processes and servers and no address is stored. Behind a
+so it holds across processes and servers and no address is stored. The count and the
+write are one step, in the intake's transaction under the client's lock
+(``services.intake_quota_allows``): parallel posts pass exactly the limit. Behind a
 reverse proxy, ``LINLI_CLIENT_IP_HEADER`` names the header carrying the client's
 address (e.g. ``HTTP_X_REAL_IP``); otherwise REMOTE_ADDR is used.
 """
@@ -28,6 +30,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -42,14 +45,16 @@ from linli.community.models import Community, Grid, Organisation
 from linli.community.scope import scope_of
 from linli.core import registry, views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.masking import scrub
 from linli.core.models import Event
 from linli.core.web import json_error, no_store, staff_page
 
 from . import classify, rates, rules, selectors, services
 from .forms import (
-    MOVE_FORMS, CaseFilterForm, IntakeForm, NoteForm, RatesForm, RatingForm, StaffIntakeForm, add_service_error,
+    MOVE_FORMS, CaseFilterForm, ContactRevealForm, IntakeForm, NoteForm, RatesForm, RatingForm, StaffIntakeForm,
+    add_service_error,
 )
-from .models import Case, Category, IdempotencyKey
+from .models import Case, Category
 from .photos import clean_images
 from .workflow import CASE, OTHER_EVENTS, allowed_moves, move_by_verb
 
@@ -169,10 +174,24 @@ DEADLINE_WORDS = {"response": gettext_lazy("contact with the resident"), "resolu
 ESCALATION_WORDS = {1: gettext_lazy("to the community"), 2: gettext_lazy("to the street")}
 
 
-def staff_timeline(case: Case) -> list[dict]:
-    """Every event of the case, with who did it, and every note (internal ones marked)."""
+CONTACT_REVEALED = gettext_lazy("contact number shown")
+
+
+def staff_timeline(case: Case, view: str = rules.FULL) -> list[dict]:
+    """Every event of the case, with who did it, and every note (internal ones marked).
+    Outside the office (``rules.case_view``) free text is scrubbed of the case's people,
+    numbers and doors, and the street supervisor sees no notes."""
+    full = view == rules.FULL
+    names = () if full else rules.case_names(case)
+
+    def text(value: str) -> str:
+        # ID and phone numbers are masked for every staff reader (the contact's phone has its
+        # audited reveal); outside the office names and doors too.
+        return scrub(value) if full else rules.scrub_for_outsiders(case, value, names)
     events = _case_events(case)
     units = _unit_names(events)
+    # The resident's own account name can say who they are: outside the office it reads "resident".
+    residents = {case.submitted_by_id, case.reporter.user_id if case.reporter_id else None} - {None}
     rows = []
     for event in events:
         if event.verb == "case.noted":
@@ -186,20 +205,25 @@ def staff_timeline(case: Case) -> list[dict]:
         if data.get("master"):
             details.append(data["master"])
         if data.get("reason"):
-            details.append(data["reason"])
+            details.append(text(str(data["reason"])))
         if data.get("deadline") in DEADLINE_WORDS:
             details.append(DEADLINE_WORDS[data["deadline"]])
         if event.verb == "case.escalated" and data.get("level") in ESCALATION_WORDS:
             details.append(ESCALATION_WORDS[data["level"]])
         if event.verb == "case.rejected" and case.reject_reason:
-            details.append(case.reject_reason)
-        rows.append({"at": event.created_at, "actor": event.actor_label,
-                     "label": _event_label(event.verb), "details": " · ".join(map(str, details)),
+            details.append(text(case.reject_reason))
+        label = CONTACT_REVEALED if event.verb == "case.contact_revealed" else _event_label(event.verb)
+        actor = event.actor_label
+        if not full and event.actor_id in residents:
+            actor = _("resident")
+        rows.append({"at": event.created_at, "actor": actor,
+                     "label": label, "details": " · ".join(map(str, details)),
                      "note": None})
-    for note in case.notes.select_related("author"):
+    notes = case.notes.select_related("author") if view != rules.SCRUBBED else []
+    for note in notes:
         rows.append({"at": note.created_at, "actor": note.author.get_username() if note.author else "",
                      "label": _("internal note") if note.internal else _("note shown to the resident"),
-                     "details": note.text, "note": note})
+                     "details": text(note.text), "note": note})
     rows.sort(key=lambda r: r["at"])
     return rows
 
@@ -271,13 +295,6 @@ def _client_key(request) -> str:
     return "anon:" + digest.hexdigest()[:40]
 
 
-def _anonymous_submissions(client_key: str) -> int:
-    # Each anonymous submission stores its form token as an idempotency key under the
-    # client's hashed address: the database counts, so the limit holds across processes.
-    since = timezone.now() - ANONYMOUS_WINDOW
-    return IdempotencyKey.objects.filter(scope=client_key, created_at__gte=since).count()
-
-
 @no_store
 @require_http_methods(["GET", "POST"])
 def case_report(request):
@@ -297,16 +314,20 @@ def case_report(request):
     if request.method == "POST":
         form = IntakeForm(request.POST, request.FILES, community=community, resident=None)
         client_key = _client_key(request)
-        if _anonymous_submissions(client_key) >= ANONYMOUS_PER_HOUR:
-            form.is_valid()
-            form.add_error(None, _("Too many requests from your connection in the last hour. "
-                                   "Please try again later, or call the community office."))
-            status = 429
-        elif form.is_valid():
-            case = _submit(request, form, community, idempotency=(client_key, form.cleaned_data["token"]))
-            if case is not None:
-                request.session["linli_reported_case"] = case.number
-                return redirect("cases:report_done")
+        valid = form.is_valid()
+        case = None
+        # Counted and written in one transaction, under the client's lock: N parallel posts
+        # pass exactly ANONYMOUS_PER_HOUR times (services.intake_quota_allows).
+        with transaction.atomic():
+            if not services.intake_quota_allows(client_key, limit=ANONYMOUS_PER_HOUR, window=ANONYMOUS_WINDOW):
+                form.add_error(None, _("Too many requests from your connection in the last hour. "
+                                       "Please try again later, or call the community office."))
+                status = 429
+            elif valid:
+                case = _submit(request, form, community, idempotency=(client_key, form.cleaned_data["token"]))
+        if case is not None:
+            request.session["linli_reported_case"] = case.number
+            return redirect("cases:report_done")
     else:
         form = IntakeForm(community=community, resident=None)
     return render(request, "cases/new.html", {
@@ -514,8 +535,12 @@ def console(request):
             qs = qs.filter(channel=c["channel"])
         if c.get("number"):
             qs = qs.filter(number__iexact=c["number"].strip())
-        qs = qs.select_related("category", "grid", "unit", "community")
+        qs = qs.select_related("category", "grid", "unit", "community", "reporter")
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        for case in page:
+            # The line under each number: scrubbed for whoever does not see the case in full.
+            case.summary = (scrub(case.description) if rules.case_view(user, case) == rules.FULL
+                            else rules.scrub_for_outsiders(case, case.description))
         url_params = form.url_params() if form.is_bound else ""
     measure_label = ""
     if form.is_bound and form.is_valid() and form.cleaned_data.get("measure"):
@@ -589,8 +614,33 @@ def _panels(request, case: Case, point: str = STAFF_CASE_PANELS, *args) -> list[
     return rendered
 
 
-def _render_staff_case(request, case, bound=None, note_form=None, status=200):
+def _shown(user, case: Case) -> dict:
+    """What the staff case page shows of the request's personal data, by ``rules.case_view``:
+    the office everything (masked); the handling unit the text scrubbed, no door, the contact
+    only through the audited reveal (none for an anonymous case); everyone else (the street
+    supervisor) scrubbed text, no person, no door, no photos."""
+    view = rules.case_view(user, case)
+    if view == rules.FULL:
+        # The office sees names and the door (masked where they are fields); ID and phone
+        # numbers typed into the text are masked like the registry's.
+        return {"view": view, "full": True, "description": scrub(case.description),
+                "resolution": scrub(case.resolution), "reject_reason": scrub(case.reject_reason),
+                "rating_comment": scrub(case.rating_comment), "reporter": case.reporter, "contact": True,
+                "door": True, "photos": True}
+    names = rules.case_names(case)
+
+    def text(value):
+        return rules.scrub_for_outsiders(case, value, names)
+    return {"view": view, "full": False, "description": text(case.description),
+            "resolution": text(case.resolution), "reject_reason": text(case.reject_reason),
+            "rating_comment": text(case.rating_comment), "address": text(case.address),
+            "reporter": None, "contact": False,
+            "door": False, "photos": view == rules.UNIT_VIEW}
+
+
+def _render_staff_case(request, case, bound=None, note_form=None, status=200, reveal_form=None, revealed=None):
     user = request.user
+    shown = _shown(user, case)
     forms, similar = _move_forms(user, case, bound)
     own_unit = case.unit_id is not None and case.unit_id in scope_of(user).organisations
     moves, behalf = [], []
@@ -606,13 +656,19 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200):
     overdue = case.status in selectors.WORKING_STATUSES and bool(
         (case.first_contact_at is None and case.response_due and case.response_due < now)
         or (case.resolve_due and case.resolve_due < now))
+    may_reveal = rules.may_reveal_contact(user, case) and (
+        case.contact_phone is not None or (case.reporter_id is not None and case.reporter.phone is not None))
     return render(request, "cases/staff_detail.html", {
         "case": case, "forms": forms, "moves": moves, "behalf": behalf,
         "behalf_open": bound is not None and bound.move in {m["name"] for m in behalf},
         "similar": similar, "note_form": note_form if may_note else None,
-        "timeline": staff_timeline(case), "photos": list(case.photos.all()),
-        "reporter": case.reporter, "overdue": overdue,
-        "panels": _panels(request, case),
+        "timeline": staff_timeline(case, shown["view"]),
+        "photos": list(case.photos.all()) if shown["photos"] else [],
+        "shown": shown, "reporter": shown["reporter"], "overdue": overdue,
+        "reveal_form": (reveal_form or ContactRevealForm()) if may_reveal else None,
+        "revealed": revealed,
+        # Other apps' panels quote other cases: only for those who see this one in full.
+        "panels": _panels(request, case) if shown["full"] else [],
     }, status=status)
 
 
@@ -625,6 +681,30 @@ def staff_detail(request, number):
 
 
 NOTE_ADDED = gettext_lazy("Note added to case %(number)s.")
+
+
+@staff_page(CONSOLE)
+@require_POST
+def staff_reveal_contact(request, number):
+    """The contact's phone, in full, once, in this response only (not the URL, the session or a
+    message), for the unit the case is with or its office; the reason is audited."""
+    case = _staff_case(request, number)
+    if case is None:
+        return core_views.not_found(request)
+    if not rules.may_reveal_contact(request.user, case):
+        return core_views.forbidden(request)
+    form = ContactRevealForm(request.POST)
+    revealed = None
+    if form.is_valid():
+        try:
+            revealed = services.case_contact_reveal(actor=request.user, case=case,
+                                                    reason=form.cleaned_data["reason"])
+        except PermissionDenied:
+            return core_views.forbidden(request)
+        except InvalidInput as exc:
+            add_service_error(form, exc)
+    return _render_staff_case(request, case, reveal_form=form, revealed=revealed,
+                              status=200 if revealed is not None else 400)
 
 
 @staff_page(CONSOLE)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from linli.core.errors import NotFound
 
+from . import rules
 from .models import Case, CasePhoto
 from .selectors import case_get
 
@@ -40,4 +41,6 @@ def case_photo(request, number: str, photo_id: int):
         case = case_get(request.user, number)
     except NotFound:
         raise Http404
+    if rules.case_view(request.user, case) == rules.SCRUBBED:
+        raise Http404  # the street supervisor reads aggregates and scrubbed text, not photos
     return photo_response(case, photo_id)

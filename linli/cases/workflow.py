@@ -30,7 +30,7 @@ from .rules import OFFICE, REPORTER, UNIT
 
 S = Case.Status
 
-__all__ = ["CASE", "IllegalTransition", "OTHER_EVENTS", "SYSTEM", "allowed_moves", "move_by_verb", "transition"]
+__all__ = ["AUDIT_EVENTS", "CASE", "IllegalTransition", "OTHER_EVENTS", "SYSTEM", "allowed_moves", "move_by_verb", "transition"]
 
 # ``message``: what the actor is told once the move is made, with the case's number.
 # ``label``: the move in the history of a case and in "the step … is not possible".
@@ -80,7 +80,10 @@ OTHER_EVENTS = {
     "case.reminded": gettext_lazy("reminder: a deadline is near"),
     "case.marked_overdue": gettext_lazy("deadline passed"),
     "case.escalated": gettext_lazy("escalated"),
+    "case.contact_revealed": gettext_lazy("contact number shown"),
 }
+# Audit records, not news: partners' webhooks never receive them.
+AUDIT_EVENTS = frozenset({"case.contact_revealed"})
 
 
 def transition(case: Case, move_name: str, *, actor, apply=None, data: dict | None = None) -> Case:

@@ -41,6 +41,48 @@ def may_reveal_resident(user, resident):
     return resident is not None and scope_of(user).may_reveal(resident)
 
 
+# Which protected field each kind of reveal right opens (docs/roles.md): field → the roles.
+# ``office``: a community admin or worker of the resident's community; ``grid``: the grid worker
+# of the resident's courtyard; ``building``: the leader of the resident's building (a volunteer,
+# the building's contact: the phone only); ``self``: the resident, their own record.
+OFFICE, GRID, BUILDING, SELF = "office", "grid", "building", "self"
+REVEAL_RIGHTS = {
+    "name": {OFFICE, GRID, SELF},
+    "phone": {OFFICE, GRID, BUILDING, SELF},
+    "id_number": {OFFICE, GRID, SELF},
+    "address": {OFFICE, GRID, SELF},
+    "birth_date": {OFFICE, GRID, SELF},
+    "note": {OFFICE, GRID},
+}
+
+
+def reveal_roles(user, resident) -> set[str]:
+    """The reveal rights the account holds over this resident (several roles: the union)."""
+    if resident is None or user is None or not getattr(user, "is_authenticated", False):
+        return set()
+    scope = scope_of(user)
+    held = set()
+    if resident.community_id in scope.reveal_communities:
+        held.add(OFFICE)
+    if resident.grid_id is not None and resident.grid_id in scope.grids:
+        held.add(GRID)
+    if resident.building_id is not None and resident.building_id in scope.buildings:
+        held.add(BUILDING)
+    if resident.pk == scope.resident_id:
+        held.add(SELF)
+    return held
+
+
+def revealable_fields(user, resident) -> tuple[str, ...]:
+    """The protected fields of this resident the account may reveal, in the table's order."""
+    held = reveal_roles(user, resident)
+    return tuple(name for name, roles in REVEAL_RIGHTS.items() if roles & held)
+
+
+def may_reveal_field(user, resident, field: str) -> bool:
+    return field in revealable_fields(user, resident)
+
+
 @rules.predicate
 def is_community_worker_of_place(user, obj):
     return obj is not None and obj.community_id in scope_of(user).worker_communities

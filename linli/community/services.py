@@ -12,11 +12,13 @@ from django.utils.translation import gettext as _
 from linli.core import events
 from linli.core.crypto import keyring
 from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core.masking import scrub
 from linli.core.validators import (
     id_birth_date, id_gender, normalize_name, surname_of, validate_id_number, validate_phone,
 )
 
 from .models import Community, Household, Organisation, Resident, StaffRole, Tag, Unit
+from .rules import may_reveal_field
 
 REVEALABLE_FIELDS = Resident.PROTECTED_FIELDS
 MAX_NAME = 40
@@ -206,11 +208,17 @@ def resident_reveal(*, actor, resident: Resident, field: str, reason: str) -> st
         raise InvalidInput(_("Say why you need to see this value."), code="reason_required", field="reason")
     if len(reason) > 200:
         raise InvalidInput(_("A reason has at most 200 characters."), field="reason")
-    if not rules.has_perm("community.reveal_resident", actor, resident):
+    if not rules.has_perm("community.reveal_resident", actor, resident) or not may_reveal_field(
+            actor, resident, field):
         raise PermissionDenied(_("You may not reveal this resident's data."))
     value = getattr(resident, field)
+    # The reason as the event log (read by the street supervisor) and webhooks keep it: numbers,
+    # the resident's name and home doors masked.
+    name = resident.name.reveal() if resident.name is not None else ""
+    if len(name) >= 2:
+        reason = reason.replace(name, "***")  # not even masked: a masked name still points at a person
     events.record(actor=actor, verb="resident.revealed", target=resident, community=resident.community,
-                  grid=resident.grid, data={"field": field, "reason": reason})
+                  grid=resident.grid, data={"field": field, "reason": scrub(reason, doors=True)})
     return value.reveal() if value is not None else ""
 
 

@@ -13,16 +13,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.core import registry
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.masking import scrub
 from linli.core.web import no_store, staff_page
 
 from . import selectors, services
 from .forms import EventFilterForm, RevealForm, ResidentSearchForm, protected_field_choices
 from .models import Resident, StaffRole
+from .rules import revealable_fields
 from .scope import scope_of
 
 PAGE_SIZE = 50
@@ -130,6 +133,7 @@ def resident_detail(request, pk):
             else:
                 # Shown once, in this response only: not in the URL, the session or a message.
                 revealed = {"field": posted.cleaned_data["field"], "value": value}
+    allowed = revealable_fields(request.user, resident) if may_reveal else ()  # per field, per role
     rows = []
     for name, label in protected_field_choices():
         is_posted = posted is not None and posted.data.get("field") == name
@@ -139,6 +143,7 @@ def resident_detail(request, pk):
             "value": getattr(resident, name),
             "plain": revealed["value"] if revealed and revealed["field"] == name else None,
             "form": posted if is_posted and revealed is None else RevealForm(field_name=name),
+            "may_reveal": may_reveal and name in allowed,
             "open": is_posted and revealed is None,
         })
     stray_errors = None
@@ -156,10 +161,18 @@ def resident_detail(request, pk):
 def _event_rows(user, events):
     links = user.has_perm("community.search_registry")
     field_labels = dict(protected_field_choices())
+    field_labels.update({"contact_phone": _("contact phone"), "reporter_phone": _("reporter's phone")})
     events = list(events)
     places = selectors.place_names(events)
+    # A resident's own account name can say who they are: readers outside the office of the
+    # event's place (the street supervisor) read "resident" instead.
+    scope = scope_of(user)
+    residents = set(Resident.objects.filter(user_id__in={e.actor_id for e in events if e.actor_id})
+                    .values_list("user_id", flat=True))
     rows = []
     for event in events:
+        office = event.community_id in scope.office_communities or (
+            event.grid_id is not None and event.grid_id in scope.grids)
         try:
             kind = apps.get_model(event.target_type)._meta.verbose_name if event.target_type else ""
         except (LookupError, ValueError):
@@ -170,7 +183,9 @@ def _event_rows(user, events):
             "verb_label": registry.event_label(event.verb),
             "kind": kind,
             "field_label": field_labels.get(field, field) if field else "",
-            "reason": (event.data or {}).get("reason", ""),
+            # Scrubbed again where shown: events written before reasons were scrubbed at the source.
+            "reason": scrub(str((event.data or {}).get("reason", "")), doors=True),
+            "actor": event.actor_label if office or event.actor_id not in residents else _("resident"),
             "place": (places.get(("grid", event.grid_id)) if event.grid_id
                       else places.get(("community", event.community_id), "")),
             "resident_link": links and event.target_type == "community.resident",
