@@ -664,3 +664,131 @@ def test_oversized_json_body_is_400(world, categories, settings):
     response = post(client_for(world.users["resident"]), "/cases", {"description": "很" * 2000, "grid": "G01"})
     assert response.status_code == 400
     assert response.json() == {"code": "too_big", "message": "The request is too large.", "field": None}
+
+
+# --- issue 8: personal data in what keys and outsiders read -------------------------------------
+
+def _identifying_case(world, categories):
+    """A phone call whose texts name the reporter and contact, a door, a phone and an ID number."""
+    worker = world.users["worker"]
+    resident = world.residents[0]
+    name = resident.name.reveal()
+    case, _ = services.case_submit(actor=worker, intake=services.Intake(
+        community=world.community, channel="phone", reporter=resident, contact_name="李四海",
+        contact_phone="13700000003", place="grid", grid=world.grids[0], address="7-2-301 门口",
+        description=f"我是{name}，住14栋1单元602室，电话13911112222，身份证510104199001011234，楼道垃圾没人清理"))
+    services.case_accept(actor=worker, case=case)
+    services.case_dispatch(actor=worker, case=Case.objects.get(pk=case.pk))
+    services.case_resolve(actor=worker, case=Case.objects.get(pk=case.pk),
+                          resolution="已联系李四海，14栋1单元602室门口垃圾已清理")
+    return Case.objects.get(pk=case.pk), name
+
+
+PERSONAL = ("李四海", "14栋", "602", "7-2-301", "13911112222", "13700000003", "510104199001011234")
+
+
+def test_a_key_reads_case_text_scrubbed_of_names_numbers_and_doors(world, categories):
+    case, name = _identifying_case(world, categories)
+    response = client_for().get(f"{URL}/cases/{case.number}", headers={"X-Api-Key": new_key(world)})
+    assert response.status_code == 200
+    body = response.json()
+    assert "楼道垃圾没人清理" in body["description"] and "垃圾已清理" in body["resolution"]
+    text = response.content.decode()
+    for personal in PERSONAL + (name,):
+        assert personal not in text, personal
+    # The office still reads what the resident wrote.
+    office = client_for(world.users["worker"]).get(f"{URL}/cases/{case.number}").json()
+    assert "14栋1单元602室" in office["description"] and office["address"] == "7-2-301 门口"
+
+
+def test_the_street_supervisor_reads_case_text_scrubbed_through_the_api(world, categories):
+    case, name = _identifying_case(world, categories)
+    response = client_for(world.users["supervisor"]).get(f"{URL}/cases/{case.number}")
+    assert response.status_code == 200
+    for personal in PERSONAL + (name,):
+        assert personal not in response.content.decode(), personal
+
+
+# --- issue 8: bodies refused before they are read -----------------------------------------------
+
+class _CountingStream:
+    def __init__(self, size):
+        self.size, self.read_bytes = size, 0
+
+    def read(self, n=-1):
+        n = self.size - self.read_bytes if n is None or n < 0 else min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"x" * n
+
+    def readline(self, n=-1):
+        return self.read(n if n and n > 0 else 8192)
+
+
+def _raw(path, size, **environ):
+    from django.core.handlers.base import BaseHandler
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.test.client import RequestFactory
+
+    stream = _CountingStream(size)
+    env = RequestFactory()._base_environ(PATH_INFO=path, REQUEST_METHOD="POST", CONTENT_LENGTH=str(size),
+                                         CONTENT_TYPE="multipart/form-data; boundary=B", HTTP_ACCEPT_LANGUAGE="en",
+                                         **environ)
+    env["wsgi.input"] = stream
+    handler = BaseHandler()
+    handler.load_middleware()
+    return handler.get_response(WSGIRequest(env)), stream
+
+
+@pytest.mark.parametrize("who", ["nobody", "key", "session"])
+def test_a_300_mb_body_is_refused_before_a_byte_is_read(world, categories, who):
+    environ = {}
+    if who == "key":
+        environ["HTTP_X_API_KEY"] = new_key(world)
+    elif who == "session":
+        client = client_for(world.users["worker"])
+        environ["HTTP_COOKIE"] = f"sessionid={client.cookies['sessionid'].value}"
+    response, stream = _raw(URL + "/cases", 300 * 1024 * 1024, **environ)
+    assert stream.read_bytes == 0
+    # Refused by its size before anyone looks at the credentials (or lack of them).
+    assert response.status_code == 400 and json.loads(response.content)["code"] == "too_big"
+    assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_too_deep_is_400_in_the_error_format(world, categories, depth):
+    body = '{"description": ' + "[" * depth + "]" * depth + "}"
+    response = client_for(world.users["resident"]).post(URL + "/cases", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"code": "bad_json", "message": "The body is not valid JSON.", "field": None}
+
+
+def test_the_openapi_schema_states_what_the_server_enforces(db):
+    document = json.loads(client_for().get(URL + "/openapi.json").content)
+    create = document["paths"][URL + "/cases"]["post"]["requestBody"]["content"]
+    for kind in ("application/json", "multipart/form-data"):
+        schema = create[kind]["schema"]
+        assert (schema["properties"]["description"]["minLength"],
+                schema["properties"]["description"]["maxLength"]) == (5, 4000)
+        assert schema["dependentRequired"] == {"lat": ["lon"], "lon": ["lat"]}
+        rules = {json.dumps(rule["if"], sort_keys=True): rule["then"] for rule in schema["allOf"]}
+        assert rules['{"properties": {"place": {"const": "point"}}, "required": ["place"]}'] == {
+            "required": ["lat", "lon"]}
+        assert "required" in schema["properties"]["contact_phone"]["description"].lower()
+    move = document["paths"][URL + "/cases/{number}/transitions"]["post"]["requestBody"]["content"]
+    needs = {rule["if"]["properties"]["action"]["const"]: rule["then"]["required"]
+             for rule in move["application/json"]["schema"]["allOf"]}
+    assert needs == {"reject": ["reason"], "transfer": ["unit", "reason"], "return": ["reason"],
+                     "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"]}
+    assert move["multipart/form-data"]["schema"]["properties"]["photos"]["maxItems"] == 4
+
+
+def test_every_router_refuses_an_oversized_body_before_authentication_reads_it(world, categories):
+    """A router of another app (the test parcels app, session auth with its CSRF check, which
+    reads the form) gets the same cap: the API wraps every view."""
+    client = client_for(world.users["resident"])
+    response, stream = _raw(URL + "/parcels/P1/collect", 300 * 1024 * 1024,
+                            HTTP_COOKIE=f"sessionid={client.cookies['sessionid'].value}; csrftoken={'a' * 32}")
+    assert stream.read_bytes == 0
+    assert response.status_code == 400
+    assert json.loads(response.content) == {"code": "too_big", "message": "The request is too large.",
+                                            "field": None}

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import io
 import xml.etree.ElementTree as ET
 from urllib.parse import urlencode
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
@@ -86,7 +88,7 @@ def post(s, data, fmt="json", headers=None, key="default"):
 
 def good(**extra):
     data = {"service_code": "property-lift", **INSIDE_G01, "description": "3栋电梯困人，请尽快处理",
-            "first_name": "三", "last_name": "张", "phone": PHONE, "email": "zhang@example.org",
+            "first_name": "三", "last_name": "张", "phone": PHONE, "email": "zhang@example.org", "public": "true",
             "attribute[urgency]": "urgent", "attribute[floor]": "3"}
     data.update(extra)
     return {k: v for k, v in data.items() if v is not None}
@@ -114,11 +116,22 @@ def errors(response, fmt):
     return [{"code": int(item.findtext("code")), "description": item.findtext("description")} for item in root]
 
 
-def submit(s, description="楼下噪音很大，每天晚上", category=None, **extra):
+def submit(s, description="楼下噪音很大，每天晚上", category=None, public=True, **extra):
+    """A case raised by phone; published (the caller agreed) unless ``public=False``."""
     case, _ = case_submit(actor=None, intake=Intake(
         community=s.world.community, channel=Case.Channel.PHONE, description=description,
         category=category or s.noise, contact_phone="13700000001", **extra))
+    Case.objects.filter(pk=case.pk).update(public=public)
+    case.public = public
     return case
+
+
+@pytest.fixture(autouse=True)
+def _fresh_feed_cache():
+    """The feed is cached for a few seconds per query: each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 # ---------------------------------------------------------------- discovery ---
@@ -152,7 +165,7 @@ def test_services_are_the_communitys_active_categories_with_string_codes(o311):
         {"service_code": "property", "service_name": "Property management",
          "description": "Lifts, doors, stair lights", "metadata": True, "type": "realtime",
          "keywords": "物业, 门禁", "group": "Property management"},
-        {"service_code": "noise", "service_name": "Noise", "description": None, "metadata": False,
+        {"service_code": "noise", "service_name": "Noise", "description": None, "metadata": True,
          "type": "realtime", "keywords": "噪音", "group": "Noise"},
     ]
 
@@ -161,7 +174,7 @@ def test_services_in_xml_carry_the_same_fields(o311):
     root = xml_root(o311.client.get(f"{BASE}/services.xml", {"jurisdiction_id": "Y"}), "services")
     assert [item.tag for item in root] == ["service"] * 3
     assert xml_dicts(root)[2] == {"service_code": "noise", "service_name": "Noise", "description": None,
-                                  "metadata": "false", "type": "realtime", "keywords": "噪音", "group": "Noise"}
+                                  "metadata": "true", "type": "realtime", "keywords": "噪音", "group": "Noise"}
 
 
 def test_service_names_follow_the_accept_language(o311):
@@ -179,20 +192,30 @@ def test_service_definition_asks_urgency_and_floor_for_property_categories(o311)
         {"variable": True, "code": "floor", "datatype": "string", "required": False,
          "datatype_description": "A floor number, e.g. 3 or B1.", "order": 2,
          "description": "Which floor is it on?", "values": []},
+        CONTACT_NOTICE,
     ]}
     root = xml_root(o311.client.get(f"{BASE}/services/property-lift.xml", {"jurisdiction_id": "Y"}),
                     "service_definition")
     assert root.findtext("service_code") == "property-lift"
     attributes = root.find("attributes")
-    assert [a.findtext("code") for a in attributes] == ["urgency", "floor"]
+    assert [a.findtext("code") for a in attributes] == ["urgency", "floor", "contact"]
     assert [(v.findtext("key"), v.findtext("name")) for v in attributes[0].find("values")] == [
         ("normal", "normal"), ("urgent", "urgent")]
     assert attributes[0].findtext("variable") == "true"
 
 
-def test_a_service_without_questions_has_an_empty_definition(o311):
+# Issue 8 B f: every definition states what each request needs: a phone or an e-mail address.
+CONTACT_NOTICE = {
+    "variable": False, "code": "contact", "datatype": "string", "required": False, "datatype_description": None,
+    "order": 90, "values": [],
+    "description": "A way to reply is required: a phone number (phone) or an e-mail address (email). The report "
+                   "is published on the public feed only with public=true, and then without names, phone numbers "
+                   "or doors."}
+
+
+def test_a_service_without_questions_states_only_the_contact_requirement(o311):
     response = o311.client.get(f"{BASE}/services/noise.json", {"jurisdiction_id": "Y"})
-    assert response.json() == {"service_code": "noise", "attributes": []}
+    assert response.json() == {"service_code": "noise", "attributes": [CONTACT_NOTICE]}
 
 
 # --------------------------------------------------------------------- POST ---
@@ -343,6 +366,7 @@ def test_a_home_case_shows_its_courtyard_never_the_home(o311):
         community=world.community, channel=Case.Channel.PHONE, description="家里水管漏水了",
         category=o311.property,
         contact_phone="13700000002", place=Case.Place.HOME, household=home, address="幸福巷88号 3栋"))
+    Case.objects.filter(pk=case.pk).update(public=True)
     shown = o311.client.get(f"{BASE}/requests/{case.number}.json", {"jurisdiction_id": "Y"}).json()[0]
     assert home.grid_id == world.grids[0].pk
     assert (shown["address"], shown["lat"], shown["long"]) == ("1号院", 30.705, 104.055)
@@ -379,11 +403,23 @@ def test_requests_filter_by_ids_code_status_and_dates(o311):
     assert ids(service_request_id="Y-19990101-0001") == []
 
 
-def test_requests_return_at_most_the_limit(o311, monkeypatch):
-    monkeypatch.setattr(open311, "MAX_RESULTS", 2)
+def test_requests_come_a_page_at_a_time(o311, monkeypatch):
+    """Issue 8 A3: the feed is paged (it used to answer up to 1,000 rows at once)."""
+    monkeypatch.setattr(open311, "PAGE_SIZE", 2)
     numbers = [submit(o311, description=f"噪音问题第{i}次").number for i in range(3)]
-    body = o311.client.get(f"{BASE}/requests.xml", {"jurisdiction_id": "Y"})
-    assert [item.findtext("service_request_id") for item in xml_root(body, "service_requests")] == numbers[:0:-1]
+
+    def page(**params):
+        body = o311.client.get(f"{BASE}/requests.xml", {"jurisdiction_id": "Y", **params})
+        return [item.findtext("service_request_id") for item in xml_root(body, "service_requests")]
+
+    assert page() == numbers[:0:-1]
+    assert page(page="2") == numbers[:1]
+    assert page(page="3") == []
+    assert page(page_size="3") == numbers[::-1]
+    for wrong in ({"page": "0"}, {"page_size": "201"}, {"page_size": "x"}):
+        response = o311.client.get(f"{BASE}/requests.json", {"jurisdiction_id": "Y", **wrong})
+        assert response.status_code == 400
+        assert errors(response, "json")[0]["code"] == 400
 
 
 def test_personal_data_from_a_post_never_appears_in_any_read(o311):
@@ -459,8 +495,8 @@ ERROR_CASES = [
      "address_id is not supported here: send lat and long, or address_string."),
     ("lat without long", lambda s, f: post(s, good(long=None), f), 400, "lat and long: send both, or neither."),
     ("lat not a number", lambda s, f: post(s, good(lat="nan"), f), 400, "lat: send a number in WGS84 degrees."),
-    ("no phone", lambda s, f: post(s, good(phone=None), f), 400,
-     "phone: Leave a phone number so that we can reply."),
+    ("no phone or e-mail", lambda s, f: post(s, good(phone=None, email=None), f), 400,
+     "Send a phone number or an e-mail address, so that the community can reply."),
     ("bad phone", lambda s, f: post(s, good(phone="12345"), f), 400,
      "phone: A mobile number has 11 digits and starts with 13 to 19."),
     ("bad attribute value", lambda s, f: post(s, good(**{"attribute[urgency]": "asap"}), f), 400,
@@ -664,7 +700,7 @@ def test_the_georeport_client_reads_services_definitions_and_requests(live, fmt)
     definition = client.get_service_definition("property-lift")
     assert definition["service_code"] == "property-lift"
     attributes = definition["attributes"] if fmt == "json" else definition["attributes"]["attribute"]
-    assert [a["code"] for a in attributes] == ["urgency", "floor"]
+    assert [a["code"] for a in attributes] == ["urgency", "floor", "contact"]
 
     def listed(found):  # xmltodict gives a lone <request> as a dict, several as a list
         return found if isinstance(found, list) else [found]
@@ -710,3 +746,188 @@ def test_concurrent_hits_on_one_key_are_all_counted(o311, transactional_db):
         thread.join()
     assert (outcomes.count("ok"), outcomes.count("429")) == (25, 15)
     assert ApiKeyUsage.objects.get(api_key=row, window_start=minute).count == 40
+
+
+# ------------------------------------------- issue 8: what the public feed may show ---
+
+
+def feed_text(s, *numbers):
+    """Every read a stranger can make of these cases, in both formats."""
+    responses = []
+    for fmt in ("json", "xml"):
+        responses.append(s.client.get(f"{BASE}/requests.{fmt}", {"jurisdiction_id": "Y"}))
+        responses.append(s.client.get(f"{BASE}/requests.{fmt}", {"jurisdiction_id": "Y", "status": "open,closed",
+                                                                  "service_request_id": ",".join(numbers)}))
+        for number in numbers:
+            responses.append(s.client.get(f"{BASE}/requests/{number}.{fmt}", {"jurisdiction_id": "Y"}))
+    # A 404 names the number it was asked for; it says nothing else.
+    return "\n".join(r.content.decode() for r in responses if r.status_code == 200)
+
+
+def test_only_cases_made_public_are_published_never_private_or_anonymous_ones(o311):
+    private = submit(o311, description="家里噪音很大，私下反映", public=False)
+    anonymous = submit(o311, description="匿名反映楼下噪音", anonymous=True)  # public, but anonymous
+    published = submit(o311, description="广场噪音很大，可以公开")
+    cache.clear()
+    text = feed_text(o311, private.number, anonymous.number, published.number)
+    assert published.number in text
+    assert private.number not in text and "私下" not in text
+    assert anonymous.number not in text and "匿名" not in text
+    for case in (private, anonymous):
+        response = o311.client.get(f"{BASE}/requests/{case.number}.json", {"jurisdiction_id": "Y"})
+        assert response.status_code == 404
+        assert errors(response, "json")[0]["code"] == 404
+
+
+def test_a_post_is_private_unless_the_client_says_public_true(o311):
+    kept = post(o311, good(public=None)).json()[0]["service_request_id"]
+    shown = post(o311, good(description="2栋电梯困人，可以公开")).json()[0]["service_request_id"]
+    assert Case.objects.get(number=kept).public is False
+    assert Case.objects.get(number=shown).public is True
+    assert [r["service_request_id"] for r in o311.client.get(f"{BASE}/requests.json", {"jurisdiction_id": "Y"}
+                                                               ).json()] == [shown]
+    response = post(o311, good(public="yes"))
+    assert response.status_code == 400 and errors(response, "json")[0]["description"] == (
+        "public: send true or false.")
+    # The token answers for the client's own unpublished request: it tells only its number.
+    assert o311.client.get(f"{BASE}/tokens/{kept}.json", {"jurisdiction_id": "Y"}).json() == [
+        {"service_request_id": kept, "token": kept}]
+
+
+def test_published_text_carries_no_names_phones_id_numbers_or_doors(o311):
+    world = o311.world
+    resident = world.residents[0]
+    name = resident.name.reveal()
+    worker = world.users["worker"]
+    case, _ = case_submit(actor=None, intake=Intake(
+        community=world.community, channel=Case.Channel.PHONE, category=o311.property,
+        description=f"我是{name}，住14栋1单元602室，身份证510104199001011234，电梯坏了",
+        reporter=resident, contact_name="李四海", contact_phone="13700000003",
+        address="7-2-301 门口", latitude=30.705, longitude=104.055, place=Case.Place.POINT))
+    Case.objects.filter(pk=case.pk).update(public=True)
+    case_accept(actor=worker, case=case)
+    case_dispatch(actor=worker, case=Case.objects.get(pk=case.pk))
+    case_resolve(actor=worker, case=Case.objects.get(pk=case.pk),
+                 resolution="已联系李四海，14栋1单元602室电梯已修好")
+    text = feed_text(o311, case.number)
+    assert case.number in text and "电梯坏了" in text and "电梯已修好" in text
+    for personal in (name, "李四海", "14栋", "602", "7-2-301", "510104199001011234", "13700000003"):
+        assert personal not in text, personal
+
+
+def test_the_feed_is_cached_per_query_for_a_short_while(o311, django_assert_max_num_queries):
+    first = submit(o311, description="广场噪音很大，第一次")
+    params = {"jurisdiction_id": "Y", "status": "open"}
+    assert [r["service_request_id"] for r in o311.client.get(f"{BASE}/requests.json", params).json()] == [
+        first.number]
+    submit(o311, description="广场噪音很大，第二次")
+    with django_assert_max_num_queries(1):  # the jurisdiction's look-up; the list comes from the cache
+        again = o311.client.get(f"{BASE}/requests.json", params).json()
+    assert [r["service_request_id"] for r in again] == [first.number]
+    other = o311.client.get(f"{BASE}/requests.json", {**params, "page_size": "10"}).json()
+    assert len(other) == 2  # another query: another key
+    cache.clear()
+    assert len(o311.client.get(f"{BASE}/requests.json", params).json()) == 2
+
+
+# ------------------------------------------------ issue 8: bodies and form limits ---
+
+
+class CountingStream:
+    """A request body of ``size`` bytes, made as it is read, counting what was read."""
+
+    def __init__(self, size: int, head: bytes = b""):
+        self.size, self.head, self.read_bytes = size, head, 0
+
+    def read(self, n=-1):
+        left = self.size - self.read_bytes
+        n = left if n is None or n < 0 else min(n, left)
+        chunk = (self.head[self.read_bytes:self.read_bytes + n]).ljust(n, b"x")
+        self.read_bytes += n
+        return chunk
+
+    def readline(self, n=-1):
+        return self.read(n if n and n > 0 else 8192)
+
+
+def _raw_post(s, path, stream, content_type, size, query=""):
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.test.client import RequestFactory
+
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path, REQUEST_METHOD="POST", CONTENT_TYPE=content_type, CONTENT_LENGTH=str(size),
+        HTTP_ACCEPT_LANGUAGE="en", QUERY_STRING=query)
+    environ["wsgi.input"] = stream
+    from django.core.handlers.base import BaseHandler
+
+    handler = BaseHandler()
+    handler.load_middleware()
+    return handler.get_response(WSGIRequest(environ))
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=BOUNDARY",
+                                          "application/x-www-form-urlencoded"])
+def test_a_big_body_is_refused_before_it_is_read(o311, content_type):
+    size = 300 * 1024 * 1024
+    head = (b'--BOUNDARY\r\nContent-Disposition: form-data; name="media"; filename="a.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    stream = CountingStream(size, head)
+    response = _raw_post(o311, f"{BASE}/requests.json", stream, content_type, size)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert json.loads(response.content)[0]["code"] == 413
+    assert stream.read_bytes == 0
+    assert not Case.objects.exists()
+
+
+def test_an_api_key_in_the_query_string_is_checked_before_the_body_is_read(o311):
+    stream = CountingStream(60_000, b"service_code=noise&description=")
+    response = _raw_post(o311, f"{BASE}/requests.json", stream, "application/x-www-form-urlencoded", 60_000,
+                         query="api_key=wrong")
+    assert response.status_code == 403
+    assert json.loads(response.content) == [{"code": 403, "description": "Invalid or revoked api_key."}]
+    assert stream.read_bytes == 0
+    response = o311.client.post(f"{BASE}/requests.json?api_key={o311.key}", urlencode(good()),
+                                content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and Case.objects.count() == 1
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_form_over_djangos_limits_answers_the_open311_error_list(o311, fmt, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+    body = urlencode({**good(), **{f"f{i}": "1" for i in range(150)}, "api_key": o311.key})
+    response = o311.client.post(f"{BASE}/requests.{fmt}", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert errors(response, fmt)[0]["code"] == 400
+    assert not Case.objects.exists()
+
+
+# ---------------------------------------------------- issue 8 B f: phone or e-mail ---
+
+
+def test_a_report_needs_a_phone_or_an_email_and_says_so(o311):
+    response = post(o311, good(phone=None, email=None))
+    assert response.status_code == 400
+    assert errors(response, "json")[0]["description"] == (
+        "Send a phone number or an e-mail address, so that the community can reply.")
+    response = post(o311, good(phone=None, email="not an address"))
+    assert errors(response, "json")[0]["description"] == "email: send one e-mail address."
+    assert not Case.objects.exists()
+
+
+def test_an_email_given_with_a_phone_is_kept_sealed(o311):
+    number = post(o311, good(email="zhang.san@example.org")).json()[0]["service_request_id"]
+    case = Case.objects.get(number=number)
+    assert case.contact_email.reveal() == "zhang.san@example.org"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT contact_email FROM cases_case WHERE id = %s", [case.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("v1.") and "example.org" not in stored
+
+
+def test_a_report_whose_only_contact_is_an_email_is_accepted(o311):
+    response = post(o311, good(phone=None, email="zhang.san@example.org"))
+    assert response.status_code == 200, response.content
+    case = Case.objects.get()
+    assert case.contact_phone is None or not case.contact_phone.reveal()
+    assert case.contact_email.reveal() == "zhang.san@example.org"

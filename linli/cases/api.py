@@ -22,7 +22,15 @@ Every error is one object, ``{"code", "message", "field"}``
 * 422 the request does not match the schema (a missing field, a wrong type, an unknown choice);
 * 429 too many requests with this key this minute (``Retry-After`` says when to try again).
 
-Output never carries personal data, except a reporter's own contact, masked.
+Output never carries personal data, except a reporter's own contact, masked. A key, and
+any account that may see a case but is not its community's office or grid worker (a handling
+unit, the street supervisor), reads its free text (description, address, result, reasons,
+comment) scrubbed: the reporter's and contact's names removed, phone and ID numbers masked,
+home doors removed (:func:`linli.cases.open311.public_text`).
+
+Bodies are refused before they are read when their Content-Length is over
+:data:`MAX_BODY_BYTES` (four photos and the form), and JSON nested too deep for the parser is
+a 400, like any JSON that cannot be read.
 """
 
 from __future__ import annotations
@@ -45,8 +53,10 @@ from linli.community.models import Community, Grid, Organisation
 from linli.community.scope import scope_of
 from linli.core.api import ERRORS, SchemaError
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.masking import scrub
 
 from . import apikeys, photos as case_photos, rates, rules, services
+from .open311 import public_text
 from .models import Case, Category
 from .selectors import cases_for
 from .views_photos import photo_response
@@ -56,6 +66,22 @@ API_TITLE = "Linli API"
 IDEMPOTENCY_KEY_MAX = 200
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces
 PAGE_SIZE_MAX = 100
+# A case with four photos, each at most photos.MAX_BYTES, and its fields.
+MAX_BODY_BYTES = case_photos.MAX_PHOTOS * case_photos.MAX_BYTES + 1024 * 1024
+
+
+class BodyTooBig(InvalidInput):
+    code = "too_big"
+
+
+def check_body_size(request) -> None:
+    """Refuse a body by its declared size, before anything reads it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = MAX_BODY_BYTES + 1
+    if length > MAX_BODY_BYTES:
+        raise BodyTooBig(_("The request is too large."), code="too_big")
 
 
 # --- authentication -------------------------------------------------------------------------------
@@ -89,6 +115,8 @@ class SessionWithCsrf(SessionAuth):
     def _get_key(self, request):
         if not request.user.is_authenticated:
             return None
+        # The CSRF check may read the form: a body too large is refused first.
+        check_body_size(request)
         return super()._get_key(request)
 
     def authenticate(self, request, key):
@@ -141,12 +169,29 @@ RatingIn = Literal["satisfied", "basic", "unsatisfied"]
 STAFF_CHANNELS = ("phone", "walk_in", "patrol")
 
 
+# What the server enforces beyond each field's own type, stated in the OpenAPI document
+# (JSON Schema 2020-12, which OpenAPI 3.1 uses): the place's fields and the contact.
+_CASE_IN_RULES = {"allOf": [
+    {"if": {"properties": {"place": {"const": "point"}}, "required": ["place"]},
+     "then": {"required": ["lat", "lon"]}},
+    {"if": {"properties": {"place": {"const": "grid"}}},
+     "then": {"anyOf": [{"required": ["grid"]}, {"required": ["lat", "lon"]}]}},
+], "dependentRequired": {"lat": ["lon"], "lon": ["lat"]}}
+
+
 class CaseIn(Schema):
-    """A new case. Send it as JSON, or as multipart/form-data with up to four files under ``photos``."""
+    """A new case. Send it as JSON, or as multipart/form-data with up to four files under ``photos``.
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+    Besides each field's rules: ``place`` point needs ``lat`` and ``lon``; grid (the default)
+    needs ``grid`` or ``lat`` and ``lon``; home only for a resident's own request. An API key or
+    staff entering a phone call or walk-in must send ``contact_phone``; a patrol needs none.
+    The whole body is at most 33 MB (four photos of 8 MB and the fields)."""
 
-    description: str = Field(..., description="What is wrong, in the resident's words (5 to 4000 characters).")
+    model_config = pydantic.ConfigDict(extra="forbid", json_schema_extra=_CASE_IN_RULES)
+
+    description: str = Field(..., description="What is wrong, in the resident's words (5 to 4000 characters, "
+                                              "after surrounding spaces are removed).",
+                             json_schema_extra={"minLength": 5, "maxLength": 4000})
     category: Optional[str] = Field(None, max_length=40, description="A category code; left out: suggested.")
     urgency: Urgency = "normal"
     place: PlaceKind = Field("grid", description="home: the reporter's home; grid: a courtyard; point: lat/lon.")
@@ -155,17 +200,29 @@ class CaseIn(Schema):
     lon: Optional[float] = Field(None, ge=-180, le=180, allow_inf_nan=False)
     address: str = Field("", max_length=200, description="Where exactly, in words.")
     contact_name: str = Field("", max_length=40)
-    contact_phone: str = Field("", max_length=20, description="Needed when no resident account reports.")
+    contact_phone: str = Field(
+        "", max_length=20, description="A mainland mobile number (11 digits, 13 to 19 first). Required when no "
+                                       "resident account reports (a key; staff entering a phone call or walk-in); "
+                                       "not for a patrol. Spaces, dashes and a +86 prefix are ignored.")
     anonymous: bool = Field(False, description="Keep the reporter's identity from the handling unit.")
     channel: Optional[ChannelIn] = Field(
         None, description="Staff say how the request came in (phone, walk_in, patrol); residents: web; keys: api.")
     community: Optional[str] = Field(None, max_length=20, description="A community code, where the account has several.")
 
 
-class TransitionIn(Schema):
-    """One move of a case, with the fields that move needs."""
+_MOVE_NEEDS = {"reject": ["reason"], "transfer": ["unit", "reason"], "return": ["reason"],
+               "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"]}
+_TRANSITION_IN_RULES = {"allOf": [
+    {"if": {"properties": {"action": {"const": action}}}, "then": {"required": needs}}
+    for action, needs in _MOVE_NEEDS.items()]}
 
-    model_config = pydantic.ConfigDict(extra="forbid")
+
+class TransitionIn(Schema):
+    """One move of a case, with the fields that move needs: reject (reason, 2 to 500
+    characters), transfer (unit, reason), return (reason), resolve (resolution, 2 to 4000
+    characters; photos as multipart), rate and visit_back (rating), merge (master)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", json_schema_extra=_TRANSITION_IN_RULES)
 
     action: Action
     category: Optional[str] = Field(None, max_length=40, description="accept: the category code.")
@@ -274,10 +331,28 @@ def _masked(value) -> str | None:
     return str(value) if value else None
 
 
+def _outsider(case: Case, request) -> bool:
+    """Whether this requester reads the case's text scrubbed: a key always; an account unless
+    it is the case's office, its grid worker or its reporter (``rules.case_view``)."""
+    user = _user(request)
+    return user is None or rules.case_view(user, case) != rules.FULL
+
+
 def case_out(case: Case, request) -> dict:
     """A case as the API shows it to this requester."""
     user = _user(request)
     mine = user is not None and rules.actor_may(user, case, rules.REPORTER)
+    if _outsider(case, request):
+        names = rules.case_names(case)
+
+        def text(value):
+            return public_text(value, names) or ""
+    elif mine:
+        def text(value):  # the reporter reads their own words as they wrote them
+            return value
+    else:
+        def text(value):  # the office reads ID and phone numbers typed into the text masked, as on its pages
+            return scrub(value or "")
     contact = None
     if mine:
         reporter = case.reporter
@@ -292,14 +367,14 @@ def case_out(case: Case, request) -> dict:
         "status_label": str(case.get_status_display()),
         "channel": case.channel,
         "urgency": case.urgency,
-        "description": case.description,
+        "description": text(case.description),
         "category": {"code": case.category.code, "name": case.category.name} if case.category_id else None,
         "needs_triage": case.needs_triage,
         "place": case.place,
         "grid": {"code": case.grid.code, "name": case.grid.name} if case.grid_id else None,
         "lat": case.latitude,
         "lon": case.longitude,
-        "address": case.address,
+        "address": text(case.address),
         "unit": {"id": case.unit.pk, "name": case.unit.name} if case.unit_id else None,
         "master": case.master.number if case.master_id else None,
         "anonymous": case.anonymous,
@@ -314,10 +389,10 @@ def case_out(case: Case, request) -> dict:
         "response_overdue": case.response_overdue,
         "resolve_overdue": case.resolve_overdue,
         "reopen_count": case.reopen_count,
-        "reject_reason": case.reject_reason,
-        "resolution": case.resolution,
+        "reject_reason": text(case.reject_reason),
+        "resolution": text(case.resolution),
         "rating": case.rating,
-        "rating_comment": case.rating_comment,
+        "rating_comment": text(case.rating_comment),
         "photos": [
             {"id": p.pk, "stage": p.stage, "content_type": p.content_type, "width": p.width, "height": p.height,
              "sha256": p.sha256, "url": reverse("api_v1:case_photo", args=[case.number, p.pk])}
@@ -337,6 +412,7 @@ def _reject_constant(name):
 
 def _body(request: HttpRequest, schema: type[Schema], *, photo_field: str = "photos"):
     """The body as ``schema`` and the uploaded photos: JSON, or a form (multipart or urlencoded)."""
+    check_body_size(request)
     content_type = (request.content_type or "").lower()
     files = []
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -347,8 +423,9 @@ def _body(request: HttpRequest, schema: type[Schema], *, photo_field: str = "pho
         files = request.FILES.getlist(photo_field)
     elif content_type in ("application/json", "") or content_type.endswith("+json"):
         try:
+            # A body nested a thousand deep makes the parser recurse past Python's limit.
             data = json.loads(request.body or b"null", parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidInput(_("The body is not valid JSON."), code="bad_json")
         if not isinstance(data, dict):
             raise InvalidInput(_("The body must be a JSON object."), code="bad_json")
@@ -368,8 +445,10 @@ def _request_body(schema: type[Schema], *, with_photos: bool) -> dict:
         form_schema["properties"]["photos"] = {
             "type": "array", "maxItems": case_photos.MAX_PHOTOS,
             "items": {"type": "string", "format": "binary"},
-            "description": "JPEG, PNG or WebP, at most 8 MB and 40 million pixels each; "
-                           "stored re-encoded, without EXIF or other metadata.",
+            "description": "JPEG, PNG or WebP in an ordinary colour mode (not 16-bit or float greyscale), "
+                           "at most 8 MB and 40 million pixels each, and pixels × bits per pixel at most "
+                           "40 million × 24 (a 16-bit RGB PNG: 20 million pixels); stored re-encoded, at most "
+                           "2048 px a side, without EXIF or other metadata. The whole body is at most 33 MB.",
         }
     return {"requestBody": {"required": True, "content": {
         "application/json": {"schema": json_schema},
@@ -520,7 +599,11 @@ def case_detail(request, number: str):
          openapi_extra={"responses": {"200": {"description": "The image",
                                               "content": {"image/jpeg": {}, "image/png": {}}}}})
 def case_photo(request, number: str, photo_id: int):
-    return photo_response(_case(request, number), photo_id)
+    case = _case(request, number)
+    user = _user(request)
+    if user is not None and rules.case_view(user, case) == rules.SCRUBBED:
+        raise NotFound(_("No such case."), code="not_found")  # the street reads aggregates, not photos
+    return photo_response(case, photo_id)
 
 
 # --- transitions ----------------------------------------------------------------------------------

@@ -172,6 +172,12 @@ class Case(models.Model):
     contact_name = ProtectedField(_("contact name"), kind="name")
     contact_phone = ProtectedField(_("contact phone"), kind="phone")
     anonymous = models.BooleanField(_("anonymous"), default=False)
+    # Published on the public Open311 feed only when the channel or the reporter said so
+    # (docs/open311.md); an anonymous case never is.
+    public = models.BooleanField(
+        _("public"), default=False,
+        help_text=_("The reporter (or the channel's terms) agreed that the case may be published."))
+    contact_email = ProtectedField(_("contact e-mail"), kind="text")
 
     place = models.CharField(_("place"), max_length=6, choices=Place.choices, default=Place.GRID)
     grid = models.ForeignKey("community.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")

@@ -17,12 +17,21 @@ Decisions (docs/open311.md explains them to client developers):
   and POST returns ``service_request_id`` directly; ``tokens/{token}`` still answers,
   with the token equal to the request id.
 * GET output carries public fields only: never the contact, the reporter or a home
-  address; phone and ID numbers inside free text are masked.
+  address; free text is scrubbed (phone and ID numbers, the reporter's and contact's
+  names, home doors).
+* The feed lists a case only if it was made public: ``public=true`` on the POST (the
+  client asked its user), or the reporter's consent elsewhere. Private and anonymous
+  cases are never listed nor found by id. One community per request, paged
+  (``page``, ``page_size``), and cached for :data:`CACHE_SECONDS` per query.
+* A POST's body is refused before it is read when its Content-Length is over
+  :data:`MAX_BODY_BYTES`; its api_key may come in the query string (checked before the
+  body is read) or in the form.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import re
@@ -30,19 +39,21 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import wraps
 
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import URLValidator
+from django.core.validators import EmailValidator, URLValidator
+from django.http.multipartparser import MultiPartParserError
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import dateparse, timezone
-from django.utils.translation import gettext as _, gettext_lazy, ngettext
+from django.utils.translation import get_language, gettext as _, gettext_lazy, ngettext
 from django.views.decorators.csrf import csrf_exempt
 
 from linli.community.models import Community, Grid
 from linli.core.errors import InvalidInput, LinliError
-from linli.core.masking import mask_id_number, mask_phone
 
-from . import apikeys
+from . import apikeys, rules
 from .models import ApiKey, Case, Category, TimeLimit, TimeUnit, Urgency
 from .services import MAX_DESCRIPTION, Intake, case_submit
 
@@ -50,7 +61,15 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Sortable; raise it when what services or definitions look like changes.
 CHANGESET = "2026-11-28"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
-MAX_RESULTS = 1000
+MAX_RESULTS = 1000  # ids asked for at once by service_request_id
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_PAGE = 10_000
+CACHE_SECONDS = 30
+# A POST is a form of short fields (no files: media is a URL). 64 KiB holds the longest
+# description (4000 characters, percent-encoded UTF-8) with room to spare.
+MAX_BODY_BYTES = 64 * 1024
+MAX_EMAIL = 254
 MAX_IDS = 1000
 DEFAULT_SPAN = dt.timedelta(days=90)
 MAX_SPAN = dt.timedelta(days=90)
@@ -62,7 +81,7 @@ MAX_FLOOR = 10
 PROPERTY_CODE = "property"
 
 # Linli's field names → the Open311 parameter a client sent.
-_PARAMS = {"description": "description", "contact_phone": "phone", "lat": "lat", "grid": "lat",
+_PARAMS = {"description": "description", "contact_phone": "phone", "contact_email": "email", "lat": "lat", "grid": "lat",
            "category": "service_code", "urgency": "attribute[urgency]", "household": "address_id"}
 
 
@@ -94,9 +113,10 @@ class Attribute:
     datatype_description: object = ""
     values: tuple = ()  # (key, name) pairs for the list datatypes
     required: bool = False
+    variable: bool = True  # False: a notice shown to the user, not a question
 
     def as_dict(self) -> dict:
-        return {"variable": True, "code": self.code, "datatype": self.datatype, "required": self.required,
+        return {"variable": self.variable, "code": self.code, "datatype": self.datatype, "required": self.required,
                 "datatype_description": str(self.datatype_description) or None, "order": self.order,
                 "description": str(self.description),
                 "values": [{"key": key, "name": str(name)} for key, name in self.values]}
@@ -117,6 +137,11 @@ URGENCY = Attribute("urgency", "singlevaluelist", 1, gettext_lazy("How urgent is
                     values=((Urgency.NORMAL.value, Urgency.NORMAL.label), (Urgency.URGENT.value, Urgency.URGENT.label)))
 FLOOR = Attribute("floor", "string", 2, gettext_lazy("Which floor is it on?"),
                   gettext_lazy("A floor number, e.g. 3 or B1."))
+# Not a question: what every request needs besides its attributes, stated in the definition.
+CONTACT = Attribute("contact", "string", 90, gettext_lazy(
+    "A way to reply is required: a phone number (phone) or an e-mail address (email). The report is "
+    "published on the public feed only with public=true, and then without names, phone numbers or doors."),
+    variable=False)
 
 
 @dataclass
@@ -180,7 +205,7 @@ class Services:
             "service_code": category.service_code,
             "service_name": category.name,
             "description": category.description or None,
-            "metadata": bool(self.attributes(category)),
+            "metadata": True,  # every definition states the contact requirement (CONTACT)
             "type": "realtime",
             "keywords": ", ".join(w.strip() for w in category.keywords.splitlines() if w.strip()) or None,
             "group": category.parent.name if category.parent_id else category.name,
@@ -188,7 +213,7 @@ class Services:
 
     def definition(self, category: Category) -> dict:
         return {"service_code": category.service_code,
-                "attributes": [a.as_dict() for a in self.attributes(category)]}
+                "attributes": [a.as_dict() for a in self.attributes(category) + [CONTACT]]}
 
 
 def _amount(amount: int, unit: str) -> str:
@@ -219,29 +244,25 @@ def community_for(params, *, api_key: ApiKey | None = None) -> Community:
     raise bad_request(_("jurisdiction_id was not provided: this installation serves several communities."))
 
 
-_PHONE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-
-
-def public_text(text: str | None) -> str | None:
-    """Free text for the public: mobile and ID numbers a resident typed are masked."""
+def public_text(text: str | None, names=()) -> str | None:
+    """Free text for anyone outside the office (the public, a partner's key): as
+    :func:`rules.scrub_for_outsiders` gives it, None where nothing is left."""
     if not text:
         return None
-    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+    return rules.scrub_for_outsiders(None, text, names) or None
 
 
 def _w3(value: dt.datetime | None) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
 
-def _status_notes(case: Case) -> str | None:
+def _status_notes(case: Case, names=()) -> str | None:
     if case.status == Case.Status.REJECTED:
-        return public_text(case.reject_reason)
+        return public_text(case.reject_reason, names)
     if case.status == Case.Status.MERGED:
         return _("Duplicate of %(number)s.") % {"number": case.master.number} if case.master_id else None
     if case.status in (Case.Status.RESOLVED, Case.Status.CLOSED):
-        return public_text(case.resolution)
+        return public_text(case.resolution, names)
     return None
 
 
@@ -252,18 +273,19 @@ def public_request(case: Case, services: Services) -> dict:
         lat, lon = case.latitude, case.longitude
     else:
         lat, lon = (grid.latitude, grid.longitude) if grid is not None else (None, None)
+    names = rules.case_names(case)
     if case.place == Case.Place.HOME:
         address = grid.name if grid else None
     else:
-        address = case.address or (grid.name if grid else None)
+        address = public_text(case.address, names) or (grid.name if grid else None)
     closed = not case.is_open
     return {
         "service_request_id": case.number,
         "status": "closed" if closed else "open",
-        "status_notes": _status_notes(case),
+        "status_notes": _status_notes(case, names),
         "service_name": case.category.name if case.category_id else None,
         "service_code": case.category.service_code if case.category_id else None,
-        "description": public_text(case.description),
+        "description": public_text(case.description, names),
         "agency_responsible": case.unit.name if case.unit_id else None,
         "service_notice": services.notice(case.category, case.urgency),
         "requested_datetime": _w3(case.created_at),
@@ -276,13 +298,49 @@ def public_request(case: Case, services: Services) -> dict:
     }
 
 
+def published(cases):
+    """The cases the public feed may show: made public, and not anonymous."""
+    return cases.filter(public=True, anonymous=False)
+
+
 def _cases(community: Community):
-    return (Case.objects.filter(community=community)
-            .select_related("category", "category__parent", "unit", "grid", "master"))
+    return (published(Case.objects.filter(community=community))
+            .select_related("category", "category__parent", "unit", "grid", "master", "reporter"))
+
+
+def _page(params) -> tuple[int, int]:
+    """Open311's paging convention: ``page`` from 1, ``page_size`` up to :data:`MAX_PAGE_SIZE`."""
+    values = []
+    for name, default, top in (("page", 1, MAX_PAGE), ("page_size", PAGE_SIZE, MAX_PAGE_SIZE)):
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            values.append(default)
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= top:
+            raise bad_request(_("%(param)s: a whole number from 1 to %(n)d.") % {"param": name, "n": top})
+        values.append(int(raw))
+    return values[0], values[1]
+
+
+_CACHED_PARAMS = ("service_request_id", "service_code", "status", "start_date", "end_date", "page", "page_size")
+
+
+def requests_search_cached(community: Community, params) -> list[dict]:
+    """:func:`requests_search`, kept for :data:`CACHE_SECONDS` per community, language and
+    query (the answer names services and notices in the client's language)."""
+    query = json.dumps([community.pk, get_language()] + [(params.get(p) or "").strip() for p in _CACHED_PARAMS],
+                       ensure_ascii=True)
+    key = "open311:requests:" + hashlib.sha256(query.encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = requests_search(community, params)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
 
 
 def requests_search(community: Community, params) -> list[dict]:
-    """GET requests: by ids (overriding everything else), or by code, status and dates."""
+    """GET requests: by ids (overriding everything else), or by code, status and dates, a
+    page at a time. Only published cases (:func:`published`)."""
     services = Services.of(community, active_only=False)
     cases = _cases(community)
     ids = _comma_list(params.get("service_request_id"))
@@ -290,6 +348,7 @@ def requests_search(community: Community, params) -> list[dict]:
         if len(ids) > MAX_IDS:
             raise bad_request(_("service_request_id: at most %(n)d ids at once.") % {"n": MAX_IDS})
         return [public_request(c, services) for c in cases.filter(number__in=ids)[:MAX_RESULTS]]
+    page, page_size = _page(params)
     codes = _comma_list(params.get("service_code"))
     unknown = [code for code in codes if services.get(code) is None]
     if unknown:
@@ -316,7 +375,8 @@ def requests_search(community: Community, params) -> list[dict]:
     if end - start > MAX_SPAN:
         raise bad_request(_("start_date and end_date may be at most 90 days apart."))
     cases = cases.filter(created_at__gte=start, created_at__lte=end)
-    return [public_request(c, services) for c in cases.order_by("-created_at", "-id")[:MAX_RESULTS]]
+    first = (page - 1) * page_size
+    return [public_request(c, services) for c in cases.order_by("-created_at", "-id")[first:first + page_size]]
 
 
 def request_get(community: Community, request_id: str) -> dict:
@@ -364,13 +424,20 @@ class Submission:
     first_name: str = ""
     last_name: str = ""
     phone: str = ""
+    email: str = ""
     media_url: str = ""
+    public: bool = False
     attributes: dict = field(default_factory=dict)
 
     @classmethod
     def parse(cls, form) -> "Submission":
         s = cls(**{name: (form.get(name) or "").strip() for name in (
-            "service_code", "address_string", "address_id", "first_name", "last_name", "phone", "media_url")})
+            "service_code", "address_string", "address_id", "first_name", "last_name", "phone", "email",
+            "media_url")})
+        public = (form.get("public") or "").strip().lower()
+        if public not in ("", "true", "false"):
+            raise bad_request(_("public: send true or false."))
+        s.public = public == "true"
         s.description = (form.get("description") or "").strip()
         if not s.service_code:
             raise bad_request(_("service_code was not provided."))
@@ -389,6 +456,15 @@ class Submission:
             raise bad_request(_("description: at most %(n)d characters.") % {"n": MAX_DESCRIPTION})
         if len(s.first_name) > MAX_NAME or len(s.last_name) > MAX_NAME:
             raise bad_request(_("first_name and last_name: at most %(n)d characters each.") % {"n": MAX_NAME})
+        if s.email:
+            try:
+                if len(s.email) > MAX_EMAIL:
+                    raise ValueError
+                EmailValidator()(s.email)
+            except Exception:
+                raise bad_request(_("email: send one e-mail address."))
+        if not s.phone and not s.email:
+            raise bad_request(_("Send a phone number or an e-mail address, so that the community can reply."))
         if s.media_url:
             try:
                 if len(s.media_url) > MAX_URL:
@@ -473,6 +549,7 @@ def _request_submit(*, api_key: ApiKey, submission: Submission,
         community=community, channel=Case.Channel.OPEN311, description=submission.description,
         category=category, urgency=answers.get("urgency", Urgency.NORMAL),
         contact_name=submission.contact_name, contact_phone=submission.phone,
+        contact_email=submission.email or "", public=submission.public,
         place=Case.Place.POINT if point else Case.Place.GRID,
         grid=None if point else _grid_named_in(community, submission.address_string),
         latitude=submission.lat, longitude=submission.long, address=address[:MAX_ADDRESS],
@@ -556,15 +633,43 @@ def open311_view(*methods):
                 if request.method not in allowed:
                     raise Open311Error(405, _("Use %(methods)s here.") % {"methods": " or ".join(sorted(methods))},
                                        headers={"Allow": ", ".join(sorted(allowed))})
-                params = request.POST if request.method == "POST" else request.GET
-                api_key = _keyed(request, params)
+                if request.method == "POST":
+                    api_key = _keyed_post(request)
+                    params = request.POST
+                    api_key = api_key or _keyed(request, params)
+                else:
+                    params = request.GET
+                    api_key = _keyed(request, params)
                 return view(request, fmt, params, api_key, *args, **kwargs)
             except Open311Error as error:
                 return render_error(fmt if fmt in FORMATS else "xml", error)
+            except (RequestDataTooBig, TooManyFilesSent):
+                return render_error(fmt if fmt in FORMATS else "xml", _too_large())
+            except (TooManyFieldsSent, MultiPartParserError):
+                return render_error(fmt if fmt in FORMATS else "xml",
+                                    bad_request(_("The form cannot be read: too many fields, or malformed.")))
             except LinliError as error:
                 return render_error(fmt if fmt in FORMATS else "xml", bad_request(error.message))
         return wrapper
     return decorate
+
+
+def _too_large() -> Open311Error:
+    return Open311Error(413, _("The request body may be at most %(n)d KB.") % {"n": MAX_BODY_BYTES // 1024})
+
+
+def _keyed_post(request) -> ApiKey | None:
+    """Before a POST's body is read: its declared size, then an api_key in the query string
+    (checked now, so a wrong one costs nothing). None: the key is in the form."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise bad_request(_("Content-Length is not a number."))
+    if length > MAX_BODY_BYTES:
+        raise _too_large()
+    if (request.GET.get("api_key") or "").strip():
+        return _keyed(request, request.GET)
+    return None
 
 
 def _keyed(request, params) -> ApiKey | None:
@@ -623,7 +728,8 @@ def service_requests(request, fmt, params, api_key):
                                                   idempotency_key=idempotency_key)
         # A retry with the same Idempotency-Key gets the very same answer.
         return render(fmt, "service_requests", submitted_response(case, services))
-    return render(fmt, "service_requests", requests_search(community_for(params, api_key=api_key), params))
+    return render(fmt, "service_requests",
+                  requests_search_cached(community_for(params, api_key=api_key), params))
 
 
 @open311_view("GET")
@@ -633,9 +739,13 @@ def service_request(request, fmt, params, api_key, request_id):
 
 @open311_view("GET")
 def token(request, fmt, params, api_key, token):
-    """Cases are created while the POST is answered, so a token is the request id itself."""
-    found = request_get(community_for(params, api_key=api_key), token)
-    return render(fmt, "service_requests", [{"service_request_id": found["service_request_id"], "token": token}])
+    """Cases are created while the POST is answered, so a token is the request id itself. It
+    answers for unpublished cases too: it tells only the number the client already holds."""
+    token = token.strip()
+    community = community_for(params, api_key=api_key)
+    if len(token) > 32 or not Case.objects.filter(community=community, number=token).exists():
+        raise Open311Error(404, _("service_request_id %(id)s was not found.") % {"id": token[:40]})
+    return render(fmt, "service_requests", [{"service_request_id": token, "token": token}])
 
 
 @csrf_exempt

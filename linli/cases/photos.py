@@ -8,8 +8,13 @@ way the camera held it, shrunk to at most 2048 px on the longest side and
 encoded again from bare pixels, which carry no metadata at all.
 
 Sizes are checked before decoding: the file's bytes, then the pixel count the
-header declares, so a small file that would unpack to gigabytes (a
-decompression bomb) is refused without being unpacked.
+header declares and that count times the bits each pixel is stored in (a 16-bit
+RGB PNG takes twice what an 8-bit one does), so a small file that would unpack to
+gigabytes (a decompression bomb) is refused without being unpacked; only the
+ordinary colour modes are accepted. A big photo is decoded reduced: JPEG at a
+reduced DCT scale (``draft``), the others reduced right after decoding (``reduce``),
+before any copy is made, so one photo adds at most about the size of its pixels
+to a worker's memory.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ from .models import CasePhoto
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+# The decoded image's budget in bits: what 40 million 8-bit RGB pixels hold. A pixel counts
+# the bits the file stores it in, at least 24: a 16-bit RGB PNG (48 bits) may have 20 million.
+MAX_PIXEL_BITS = MAX_PIXELS * 24
+# Photos' colour modes; 16-bit and float greyscale ("I;16", "I", "F") are not photos.
+ACCEPTED_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr"}
+# Pillow's own guard, for every decode in this process: warn past MAX_PIXELS, refuse past twice.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 MAX_SIDE = 2048
 MAX_PHOTOS = 4
 JPEG_QUALITY = 85
@@ -114,7 +126,33 @@ def _too_big_pixels(max_pixels: int | None) -> InvalidInput:
                         code="photo_too_big", field="photos")
 
 
-def clean_image(upload, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> CleanImage:
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # IHDR colour type → channels
+
+
+def _bits_per_pixel(image: Image.Image, data: bytes) -> int:
+    """The bits the file stores a pixel in, from the header (at least 24: Pillow holds RGB
+    pixels in 32 bits whatever the file says)."""
+    if image.format == "PNG" and len(data) >= 26:
+        depth, colour = data[24], data[25]
+        bits = depth * _PNG_CHANNELS.get(colour, 4)
+    else:
+        bits = 8 * len(image.getbands())
+    return max(bits, 24)
+
+
+def _reduced(image: Image.Image) -> Image.Image:
+    """An image decoded at full size, reduced by a whole factor at once to about MAX_SIDE,
+    so that the copies that follow (turning, converting) are small."""
+    factor = max(image.size) // MAX_SIDE
+    if factor < 2:
+        return image
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    return image.reduce(factor)
+
+
+def clean_image(upload, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+                max_pixel_bits: int = MAX_PIXEL_BITS) -> CleanImage:
     """Check one uploaded photo (an UploadedFile, a file object or bytes) and
     re-encode it without metadata. Raises InvalidInput with code photo_too_big
     or photo_not_image."""
@@ -128,12 +166,17 @@ def clean_image(upload, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIX
             raise _not_image()
         if width * height > max_pixels:
             raise _too_big_pixels(max_pixels)
+        if probe.mode not in ACCEPTED_MODES:
+            raise _not_image()
+        if width * height * _bits_per_pixel(probe, data) > max_pixel_bits:
+            raise _too_big_pixels(max_pixel_bits // _bits_per_pixel(probe, data))
         probe.verify()  # structure and checksums, without decoding the pixels
         image = _open(data)  # verify() leaves the image unusable: open it again
         if image.format == "JPEG":
             # Decode big JPEGs at a reduced scale straight away (DCT scaling).
             image.draft("RGB", (MAX_SIDE, MAX_SIDE))
         image.load()
+        image = _reduced(image)
     except InvalidInput:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, EOFError, IndexError,

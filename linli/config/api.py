@@ -9,7 +9,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from linli.core import registry
-from linli.core.api import LocalSwagger, install_error_handlers
+from linli.core.api import LocalSwagger, cap_bodies, install_error_handlers
 
 API_TITLE = "Linli API"
 
@@ -36,8 +36,15 @@ Output never carries personal data, except a reporter's own contact, masked.
 """
 
 
+class LinliAPI(NinjaAPI):
+    """Every view of every router refuses an oversized body before reading it."""
+
+    def _get_urls(self):
+        return cap_bodies(super()._get_urls())
+
+
 def build_api() -> NinjaAPI:
-    api = NinjaAPI(
+    api = LinliAPI(
         title=API_TITLE,
         version="1",
         description=DESCRIPTION,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import wraps
 from pathlib import Path
 from typing import Optional
 
@@ -81,6 +82,41 @@ def docs_asset(request, name: str):
     return response
 
 
+# --- bodies: refused by their declared size before anything reads them ---------------------------
+
+# The largest body any router takes: a case with four photos of 8 MB, and its fields. A router
+# may refuse less (the cases router does); docs/operations.md caps it in nginx as well.
+MAX_BODY_BYTES = 34 * 1024 * 1024
+
+
+def body_too_big(request, limit: int = MAX_BODY_BYTES) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > limit
+    except ValueError:
+        return True
+
+
+def capped(view):
+    """``view``, answering 400 ``too_big`` before authentication, the CSRF check or the
+    parser read a body whose Content-Length is over :data:`MAX_BODY_BYTES`."""
+    @wraps(view)  # keeps csrf_exempt and the like
+    def wrapper(request, *args, **kwargs):
+        if body_too_big(request):
+            return json_error(400, "too_big", _("The request is too large."))
+        return view(request, *args, **kwargs)
+    return wrapper
+
+
+def cap_bodies(patterns) -> list:
+    """Every view of ``patterns`` (a NinjaAPI's URL patterns, nested or not) :func:`capped`."""
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            cap_bodies(pattern.url_patterns)
+        elif getattr(pattern, "callback", None) is not None:
+            pattern.callback = capped(pattern.callback)
+    return patterns
+
+
 # --- errors: one format ---------------------------------------------------------------------------
 
 class ErrorOut(Schema):
@@ -126,6 +162,12 @@ def _on_http_error(request, exc: HttpError):
 
 def _on_too_big(request, exc):
     return _error(request, 400, "too_big", _("The request is too large."))
+
+
+def _on_too_deep(request, exc):
+    # A JSON body nested a thousand deep makes any parser recurse past Python's limit: the
+    # client's fault, answered like any body that cannot be read.
+    return _error(request, 400, "bad_json", _("The body is not valid JSON."))
 
 
 def _on_bad_multipart(request, exc):
@@ -197,6 +239,7 @@ def install_error_handlers(api) -> None:
     api.add_exception_handler(TooManyFieldsSent, _on_too_big)
     api.add_exception_handler(TooManyFilesSent, _on_too_big)
     api.add_exception_handler(MultiPartParserError, _on_bad_multipart)
+    api.add_exception_handler(RecursionError, _on_too_deep)
     api.add_exception_handler(Http404, _on_404)
     api.add_exception_handler(ValidationError, _on_validation_error)
     api.add_exception_handler(SchemaError, _on_schema_error)
