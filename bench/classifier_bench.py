@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/classifier_bench.py
 
-Prints 5-fold stratified cross-validated accuracy and macro-F1 (mean ± sd, seed 0), the
-same with near-duplicate re-posts kept in one fold (grouped), title-only macro-F1 (the body
+Prints 5-fold stratified cross-validated accuracy and macro-F1 (mean ± sd, seed 0) with
+near-duplicate re-posts kept in one fold (grouped) — the HEADLINE, the fair estimate for new
+messages — then the same on a plain split for comparison (flattered by re-posts), title-only macro-F1 (the body
 blanked at test time), training time on the full set, the throughput of the whole
 `linli classify predict` command on unlabeled.csv (a subprocess: interpreter start included),
 the model size, each against its target; and, measured in the same run as the reference,
@@ -131,13 +132,16 @@ def main() -> int:
     grouped = list(StratifiedGroupKFold(5, shuffle=True, random_state=0).split(np.zeros(len(y)), y, groups))
     print(f"{len(y)} messages, {len(names)} labels, {len(set(groups))} near-duplicate groups")
     print("5-fold cross-validation (stratified, seed 0):")
+    # The headline is the GROUPED estimate: re-posts of one message stay in one fold, as they
+    # would for messages the model has never seen. The plain split puts copies on both sides
+    # and flatters every model; it is printed only for comparison with older figures.
     started = time.monotonic()
-    ours = show("NB-SVM (this model)", cv_model(terms, title_terms, y, len(names), plain))
+    ours = show("NB-SVM, re-posts grouped (HEADLINE)", cv_model(terms, title_terms, y, len(names), grouped))
     print(f"  (features of all {len(y)} messages, both ways: {features_seconds:.1f} s; the 5 folds: "
           f"{time.monotonic() - started:.1f} s)")
-    show("NB-SVM, duplicates grouped", cv_model(terms, title_terms, y, len(names), grouped))
-    base = show("baseline TF-IDF char 1-3 + LinearSVC", cv_baseline(messages, y, plain))
-    show("baseline, duplicates grouped", cv_baseline(messages, y, grouped))
+    show("NB-SVM, plain split (flattered)", cv_model(terms, title_terms, y, len(names), plain))
+    base = show("baseline, re-posts grouped", cv_baseline(messages, y, grouped))
+    show("baseline, plain split (flattered)", cv_baseline(messages, y, plain))
 
     with tempfile.TemporaryDirectory() as tmp:
         model_path = Path(tmp) / "model.npz"
@@ -164,7 +168,7 @@ def main() -> int:
           f"fastest {min(walls):.2f} s, {n / min(walls):.0f}/s); CPU (user + system) median {np.median(cpus):.2f} s "
           f"({n / np.median(cpus):.0f}/s); load average before: {os.getloadavg()[0]:.1f}")
     print("ratio to targets (≥ 1 meets it):")
-    print(f"  macro-F1 {ours:.4f} / 0.93 = {ours / 0.93:.3f}   (baseline in this run: {base:.4f}, "
+    print(f"  grouped macro-F1 {ours:.4f} / 0.93 = {ours / 0.93:.3f}   (grouped baseline in this run: {base:.4f}, "
           f"ours / baseline = {ours / base:.3f})")
     print(f"  throughput {rate:.0f} / 1000 = {rate / 1000:.3f}")
     print(f"  training 300 / {train_seconds:.1f} s = {300 / train_seconds:.2f}   (machine cores: {os.cpu_count()})")

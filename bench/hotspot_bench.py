@@ -11,7 +11,12 @@
    or swapped for synonyms, a sentence cut, a prefix like "再次反映", dates spread over 1-6 weeks),
    mixed into unlabeled.csv. Prints pairwise precision/recall and the adjusted Rand index over
    the planted messages, and whether each planted issue is among the top N found.
-3. Prints the top 10 hot issues of the real unlabeled.csv, for a reader to judge.
+3. Scores the real unlabeled.csv against recurring issues labelled by reading it
+   (bench/hot_issue_labels.csv: message ids -> issue, never the text): per issue, precision over
+   EVERY member of the reported cluster that holds most of it, recall of its messages, and
+   fragmentation (clusters holding any of its messages); found = precision >= 0.6 and recall >=
+   0.5 within the top 10. `--labelled-only` runs this part alone.
+4. Prints the top 10 hot issues of the real unlabeled.csv, for a reader to judge.
 """
 
 from __future__ import annotations
@@ -126,11 +131,54 @@ def pair_scores(found: list[dict], labels: dict[str, int]) -> tuple[float, float
     return precision, recall, ari
 
 
+LABELS = Path(__file__).resolve().parent / "hot_issue_labels.csv"
+
+
+def read_labels(path: Path = LABELS) -> dict[str, str]:
+    """Message id -> recurring issue, labelled by reading unlabeled.csv (ids only, never its text)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return {row["id"]: row["issue"] for row in csv.DictReader(f)}
+
+
+def labelled_scores(found: list[dict], labels: dict[str, str], top: int = 10) -> list[dict]:
+    """Per labelled issue: the reported cluster (among the top `top`) holding most of its messages;
+    precision over EVERY member of that cluster (not only labelled ones), recall of the issue's
+    messages, fragmentation (how many reported clusters, of all, hold any of its messages), and
+    whether it is found: precision >= 0.6 and recall >= 0.5 in the top `top`."""
+    issues: dict[str, set[str]] = {}
+    for ident, issue in labels.items():
+        issues.setdefault(issue, set()).add(ident)
+    clusters = [set(map(str, issue["ids"])) for issue in found]
+    rows = []
+    for name, ids in sorted(issues.items()):
+        best, best_rank = set(), None
+        for rank, members in enumerate(clusters[:top], 1):
+            if len(members & ids) > len(best & ids):
+                best, best_rank = members, rank
+        precision = len(best & ids) / len(best) if best else 0.0
+        recall = len(best & ids) / len(ids)
+        fragments = sum(1 for members in clusters if members & ids)
+        rows.append({"issue": name, "messages": len(ids), "rank": best_rank, "size": len(best),
+                     "precision": precision, "recall": recall, "fragments": fragments,
+                     "found": precision >= 0.6 and recall >= 0.5})
+    return rows
+
+
+def print_labelled(rows: list[dict], top: int) -> None:
+    print(f"\nlabelled recurring issues of unlabeled.csv ({LABELS.name}), top {top}:")
+    print(f"{'issue':<36}{'msgs':>5}{'rank':>6}{'size':>6}{'prec':>7}{'recall':>8}{'clusters':>10}  found")
+    for r in rows:
+        print(f"{r['issue']:<36}{r['messages']:>5}{str(r['rank'] or '-'):>6}{r['size']:>6}{r['precision']:>7.2f}"
+              f"{r['recall']:>8.2f}{r['fragments']:>10}  {'yes' if r['found'] else 'no'}")
+    print(f"found (precision >= 0.6, recall >= 0.5, in the top {top}): {sum(r['found'] for r in rows)} of {len(rows)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--plant", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--labelled-only", action="store_true", help="only score the labelled recurring issues")
     args = parser.parse_args()
     if not (DATA / "unlabeled.csv").exists():
         print(f"skipped: the real messages are absent ({DATA})")
@@ -138,6 +186,10 @@ def main() -> None:
     unlabeled = read(DATA / "unlabeled.csv")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        if args.labelled_only:
+            _, real = hotspots(DATA / "unlabeled.csv", tmp / "real.json", 10 ** 6)
+            print_labelled(labelled_scores(real, read_labels(), 10), 10)
+            return
         triple = []
         for copy in range(3):
             for row in unlabeled:
@@ -172,7 +224,9 @@ def main() -> None:
         print(f"planted issues with at least half their messages in one of the top {args.top}: {hits}/{args.plant} "
               f"(sizes {min(groups.values())}-{max(groups.values())})")
 
-        _, real = hotspots(DATA / "unlabeled.csv", tmp / "real.json", 10)
+        _, real = hotspots(DATA / "unlabeled.csv", tmp / "real.json", 10 ** 6)
+        print_labelled(labelled_scores(real, read_labels(), 10), 10)
+        real = real[:10]
         print("\ntop 10 hot issues of unlabeled.csv")
         for issue in real:
             print(f"{issue['rank']:>3} {issue['heat']:>6.2f} {issue['first_at'][:10]}..{issue['last_at'][:10]} "

@@ -224,3 +224,57 @@ def test_catch_up_leaves_what_the_jobs_would_have_left(hw):
     assert HotIssue.objects.filter(community=hw.community, status=HotIssue.Status.OPEN).count() == 1
     assert Event.objects.filter(verb="alert.raised", community_id=hw.community.pk).count() == 1
     assert jobs.catch_up(hw.community.pk, days=30) == {"hot_issues": 0, "alerts": 0}     # safe to run twice
+
+
+# --- issue 8: A6 (titles and merge suggestions stay in the viewer's courtyards), C2 (closing) ----
+
+FAR_LAMP = "锦绣花园5栋门口的路灯坏了，晚上一片漆黑，走路看不见"
+
+
+def test_a_viewer_who_sees_part_of_an_issue_reads_a_title_from_its_own_cases_only(hw, client):
+    issue, cases = lamp_issue(hw)                  # G01's words: 幸福里 ...
+    far = raise_case(hw, FAR_LAMP, grid=1)         # a G02 case in the same issue
+    HotIssueMember.objects.create(hot_issue=issue, case=far)
+    u = hw.users
+    assert hotissues.title_for(u["admin"], issue) == issue.title        # sees every member
+    own = hotissues.title_for(u["grid2"], issue)
+    assert own and "幸福里" not in own and "锦绣花园" in own
+    mine = hotissues.title_for(u["grid1"], issue)
+    assert "锦绣花园" not in mine and "幸福里" in mine
+    client.force_login(u["grid2"])
+    listing = client.get(reverse("insight:hot_issues")).content.decode()
+    detail = client.get(reverse("insight:hot_issue", args=[issue.pk])).content.decode()
+    for page in (listing, detail):
+        assert "幸福里" not in page and "锦绣花园" in page
+    assert "幸福里" not in str(hotissues.similar_box(u["grid2"], far)["hot_issue_title"])
+
+
+def test_stored_titles_hold_no_home_door(hw):
+    texts = ["幸福里小区3栋2单元502室门口路灯坏了，晚上一片漆黑", "幸福里小区3栋2单元502室门口的路灯坏了很久",
+             "幸福里小区3栋2单元502室门口路灯不亮，晚上很黑"]
+    for i, text in enumerate(texts):
+        raise_case(hw, text, resident=i)
+    hotissues.refresh(hw.community.pk)
+    title = HotIssue.objects.get(community=hw.community).title
+    assert "502" not in title and "路灯" in title
+
+
+def test_merge_suggestions_below_the_office_stay_in_the_cases_grid(hw):
+    case = raise_case(hw, LAMP[0], resident=0)                 # G01
+    near = raise_case(hw, LAMP[2], resident=3)                 # G01
+    far = raise_case(hw, LAMP[1], grid=1)                      # G02
+    office = [c for c, _s in hotissues.similar_open_cases(hw.users["worker"], case)]
+    assert near in office and far in office                    # the community office sees both courtyards
+    street = [c for c, _s in hotissues.similar_open_cases(hw.users["supervisor"], case)]
+    assert near in street and far not in street
+
+
+def test_an_issue_whose_cases_are_all_closed_is_closed_and_not_formed_again(hw):
+    issue, cases = lamp_issue(hw)
+    Case.objects.filter(pk__in=[c.pk for c in cases]).update(status=Case.Status.CLOSED)  # closed elsewhere
+    assert hotissues.refresh(hw.community.pk)["closed"] == 1
+    issue.refresh_from_db()
+    assert issue.status == HotIssue.Status.CLOSED
+    assert Event.objects.filter(verb="hotissue.closed").count() == 1
+    hotissues.refresh(hw.community.pk)
+    assert not HotIssue.objects.filter(status=HotIssue.Status.OPEN).exists()

@@ -71,7 +71,7 @@ def test_action_and_time_hints_appear_and_disappear():
 
 
 def test_the_signature_date_and_a_quoted_date_are_not_a_time():
-    assert times_in("您好，您的留言已收悉，感谢您的关注。2019年2月12日") == []
+    assert times_in("来信收到，谢谢您对此事的关心。2019年2月12日") == []
     assert times_in("您于3月2日反映的问题已收悉。") == []
     assert times_in("物业将于3月10日前完成维修。 A市住建局 2019年3月5日") == ["3月10日前"]
     assert times_in("请在5个工作日内答复，本周五前回访。") == ["5个工作日内", "本周五前"]
@@ -279,3 +279,33 @@ def test_the_resolve_form_carries_the_check_through_the_cases_hook(world, case):
               for move in ("resolve", "accept")]
     assert {"template": "insight/_reply_check.html", "context": {}} in extras
     assert extras.count(None) == 1  # nothing beside the other moves' forms
+
+
+# --- issue 8, C8: a short, specific reply to a long message is on topic --------------------------
+
+DARK_PATH_TITLE = "小区东门外路灯坏了"
+DARK_PATH = ("我家住在小区东门附近，东门外那段人行道上的两盏路灯从上个月中旬开始就不亮了。那条路是很多居民晚上散步、"
+             "下晚班回家的必经之路，旁边还有一条排水沟，没有盖板，天黑以后完全看不清。前几天隔壁单元的一位老人晚上"
+             "回家时差点踩进沟里。我们给物业打过两次电话，物业说路灯归市政管；打市政热线又说要先核实是不是小区的设施。"
+             "来回推了半个多月也没人来看。希望社区能协调一下，尽快把灯修好，顺便把那段排水沟盖上。")
+
+
+def test_a_short_concrete_reply_is_relevant_and_a_done_action():
+    short = assess(DARK_PATH_TITLE, DARK_PATH, "路灯已更换，照明已恢复。")
+    assert short.relevance >= 0.8 and "relevance" not in short.codes
+    assert short.has_action and short.has_time          # done: no date needed
+    # Stock replies stay off topic, however short.
+    for stock in ("您反映的问题已收悉，我们会尽快处理。", "已转相关单位办理。", "感谢您对社区工作的支持，我们将认真研究您的意见。",
+                  "我们已安排人员更换了设备，问题已经处理完毕。"):
+        assert assess(DARK_PATH_TITLE, DARK_PATH, stock).relevance < 0.25, stock
+
+
+def test_the_result_is_hints_beside_the_draft_in_words(world, case):
+    from pathlib import Path
+
+    html = render_to_string("insight/_reply_check.html", {"case": case})
+    for attribute in ("data-hints=", "data-good=", "data-partly=", "data-weak="):
+        assert attribute in html
+    script = (Path(__file__).resolve().parent.parent / "linli" / "static" / "linli" / "reply_check.js").read_text()
+    assert "reply-check-pair" in script and "reply-check-hint" in script   # the panel sits beside the draft
+    assert "* 100" not in script and '+ "%"' not in script                  # scores in words, not percentages

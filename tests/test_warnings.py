@@ -230,3 +230,27 @@ def test_the_alert_recipe_names_the_rise_and_links_to_the_alert(ww):
     assert message.title.startswith("Unusual rise:") and "1号院" in message.title
     assert f"{alert.observed} cases from {alert.window_start}" in message.body
     assert NOISE not in message.title + message.body
+
+
+# --- issue 8, B i: the bench's overdispersed series are what they claim ----------------------
+
+def test_the_bench_overdispersed_series_are_overdispersed_with_weekday_and_holiday_effects():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "warning_bench.py"
+    spec = importlib.util.spec_from_file_location("warning_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    counts, dates, grids, categories = bench.overdispersed_counts(60, dt.date(2023, 1, 1), 730,
+                                                                  np.random.default_rng(1))
+    assert counts.shape == (60, 730) and len(dates) == 730 and len(grids) == len(categories) == 60
+    busy = counts[counts.sum(axis=1).argmax()]
+    assert busy.var() > 1.5 * busy.mean()           # a Poisson series has variance = mean
+    total = counts.sum(axis=0)
+    weekday = np.array([d.weekday() for d in dates])
+    assert total[weekday == 0].mean() > 1.4 * total[weekday == 6].mean()
+    national_day = [t for t, d in enumerate(dates) if d.month == 10 and 1 <= d.day <= 7]
+    assert total[national_day].mean() < 0.8 * total.mean()
+    # The bench runs the detector on them and prints +5 beside +8 (smoke: tiny, fast).
+    bench.overdispersed_bench(plants=2, seed=1, n_series=24, years=2)

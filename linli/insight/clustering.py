@@ -31,9 +31,13 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from linli.insight.places import Place, city_of, extract_places, primary_places, tokenize
+from linli.insight.places import (ESTATE, Place, Registry, city_of, extract_places, normalize_key, primary_places,
+                                  tokenize)
 
 PLACE_BONUS = 0.3      # same place: a cosine of 0.2 is enough to link (LINK - PLACE_BONUS)
+SUBJECT_BONUS = 0.3      # same rare name in the titles (a company, a platform, a project), no place conflict
+SUBJECT = 2            # place_relation's answer for "same subject"
+REGISTERED_CONFLICT = -2   # place_relation's answer for "two different places of the community's registry"
 PLACE_CONFLICT = 0.35  # different places: only near-identical texts (cosine >= 0.85) link
 LINK = 0.5             # affinity that links two messages
 GROUP = 0.4            # average affinity a group keeps within itself
@@ -67,6 +71,7 @@ class Message:
     created_at: dt.datetime
     supports: int = 0
     reporter: str = ""   # the sender where known; re-posts are told apart by text otherwise
+    place: str = ""      # the registry's place of the sender (a case's courtyard) where known
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class Analysed:
     words: tuple[str, ...]
     places: tuple[Place, ...]      # its primary places: what it is about
     all_places: tuple[Place, ...]
+    title_words: frozenset[str] = frozenset()   # candidate subject terms of the title
+    cities: frozenset[str] = frozenset()        # the cities it names ("A市"; a district's city)
+    subjects: frozenset[str] = frozenset()      # its title terms that are rare in the batch (set by find_hot_issues)
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,11 @@ class Attachment:
 
 # --- words and places ------------------------------------------------------------------------
 
-def analyse(message: Message) -> Analysed:
-    """Words (title twice: it is the message's own summary) and places of one message."""
+def analyse(message: Message, registry: Registry | None = None) -> Analysed:
+    """Words (title twice: it is the message's own summary) and places of one message.
+
+    Places come from the ``registry``'s own names first; a message that names no specific
+    place is about its sender's registered place (``message.place``, a case's courtyard)."""
     title_tokens = tokenize(message.title)
     text_tokens = tokenize(message.text[:TEXT_CHARS])
     head, length = [], 0
@@ -115,10 +126,60 @@ def analyse(message: Message) -> Analysed:
         head.append(token)
         length += len(token)
     places = extract_places(message.title, message.text[:PLACE_CHARS], title_tokens=title_tokens,
-                            text_tokens=head)
+                            text_tokens=head, registry=registry)
+    if message.place and not any(p.specific for p in places):
+        places = [Place(key=normalize_key(message.place), name=message.place, kind=ESTATE, registered=True), *places]
     place_chars = "".join(p.name for p in places)
     words = tuple(w for w in [*title_tokens, *title_tokens, *text_tokens] if _meaning_word(w, place_chars))
-    return Analysed(message=message, words=words, places=tuple(primary_places(places)), all_places=tuple(places))
+    title_words = frozenset(w for w in title_tokens if _meaning_word(w, place_chars) and not w.isdigit()
+                            and w not in _SUBJECT_STOP and not _PLACE_LIKE.search(w) and _entity_like(w))
+    head_text = re.sub(r"(?<=[A-Z]\d)\s+(?=[市区县])|(?<=[A-Z]\d\d)\s+(?=[市区县])", "", message.title + message.text[:PLACE_CHARS])
+    cities = frozenset(re.findall(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}市", head_text)) | frozenset(
+        city_of(d) for d in re.findall(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}[区县]", head_text))
+    return Analysed(message=message, words=words, places=tuple(primary_places(places)), all_places=tuple(places),
+                    title_words=title_words, cities=frozenset(c for c in cities if c))
+
+
+# Title words too common in complaints to name what a message is about, however rare in a batch.
+_SUBJECT_STOP = frozenset("""
+怎么办 谁来管 何时 什么时候 为什么 是否 合理 合法 不合理 严重 影响 扰民 污染 解决 处理 办理 收费 乱收费 不作为
+请问 咨询 建议 希望 呼吁 强烈 恳请 举报 反映 投诉 要求 请求 问题 事情 情况 没有 不能 可以 能否 一直 至今 多年
+天天 每天 晚上 夜间 长期 经常 居民 业主 群众 老人 学生 孩子 家长 职工 工人 村民 工资 补贴 费用 政策 规定 部门
+""".split())
+_ENTITY_TAGS = frozenset({"nz", "nt", "nr", "nrt", "nrfg", "eng", "j"})
+
+
+def _entity_like(word: str) -> bool:
+    """A name, not a common word: unknown to the dictionary ("酷骑", a company, a brand) or a
+    proper noun by its tag. Kinds of problem ("油烟", "停电", "传销") are common words: the same
+    problem at two places stays two issues."""
+    from linli.insight.places import _tag_table
+
+    tag = _tag_table().get(word)
+    return tag is None or tag in _ENTITY_TAGS
+
+
+# A place or unit word is no subject: places have their own rule ("渌口区", "南洲镇").
+_PLACE_LIKE = re.compile(r"[省市区县镇乡村路街巷]$|[A-Z]\d")
+SUBJECT_RARE = 0.005   # a title term shared by at most this share of a batch's titles (and at least 2) is a subject
+SUBJECT_TEXT_RARE = 0.008
+SUBJECT_MIN_RARE = 4
+
+
+def mark_subjects(analysed: Sequence[Analysed]) -> list[Analysed]:
+    """Give each message the terms of its title that are rare in the batch: a company, a
+    platform, a project, a kind of wrong ("酷骑", "城铁", "传销"). Two messages sharing one are
+    about the same subject even where they name different estates (issue 8, B h)."""
+    from dataclasses import replace
+
+    df = Counter(w for a in analysed for w in a.title_words)
+    limit = max(SUBJECT_MIN_RARE, int(SUBJECT_RARE * len(analysed)))
+    # Rare in titles AND in the texts: a word every other message uses in its text ("物业",
+    # "建筑", "涨价") is a common word, not the name of one subject.
+    text_df = Counter(w for a in analysed for w in set(a.words))
+    text_limit = max(SUBJECT_MIN_RARE, int(SUBJECT_TEXT_RARE * len(analysed)))
+    return [replace(a, subjects=frozenset(w for w in a.title_words if 2 <= df[w] <= limit and text_df[w] <= text_limit))
+            for a in analysed]
 
 
 def _meaning_word(word: str, place_chars: str) -> bool:
@@ -174,19 +235,38 @@ def _same_place(a: Place, b: Place, keys: dict[str, str]) -> bool:
     return not (a.city and b.city and a.city != b.city) and not (a.district and b.district and a.district != b.district)
 
 
+def same_subject(a: Analysed, b: Analysed) -> bool:
+    """They share a rare title term and name no different cities."""
+    if not (a.subjects and b.subjects and a.subjects & b.subjects):
+        return False
+    return not (a.cities and b.cities and not a.cities & b.cities)
+
+
+def _place_conflict(a: Analysed, b: Analysed, keys: dict[str, str]) -> bool:
+    return bool(a.places and b.places) and not any(_same_place(pa, pb, keys) for pa in a.places for pb in b.places)
+
+
 def place_relation(a: Analysed, b: Analysed, keys: dict[str, str] | None = None) -> int:
-    """+1 same place, -1 both name places but no common one, 0 otherwise."""
+    """SUBJECT (2) same subject, +1 same place, -1 both name places but no common one, 0 otherwise."""
     keys = keys or {}
+    if same_subject(a, b) and not _place_conflict(a, b, keys):
+        return SUBJECT
     if not a.places or not b.places:
         return 0
     if any(_same_place(pa, pb, keys) for pa in a.places for pb in b.places):
         return 1
+    if all(p.registered for p in (*a.places, *b.places)):
+        return REGISTERED_CONFLICT   # two courtyards of the registry: never one issue, however alike the words
     return -1
 
 
 def affinity(cosine: float, relation: int, gap_days: float, window_days: float) -> float:
     """The single score that decides links, groups, attachment and suggestions (see the module doc)."""
     if gap_days > window_days:
+        return 0.0
+    if relation == SUBJECT:
+        return cosine + SUBJECT_BONUS
+    if relation == REGISTERED_CONFLICT:
         return 0.0
     if relation > 0:
         return cosine + PLACE_BONUS
@@ -203,7 +283,7 @@ def _links(analysed: Sequence[Analysed], matrix, keys: dict[str, str], window_da
     """Pairs (i, j, affinity) with affinity >= LINK, from a blockwise sparse product."""
     n = len(analysed)
     rows, cols, vals = [], [], []
-    low = LINK - PLACE_BONUS
+    low = LINK - max(PLACE_BONUS, SUBJECT_BONUS)
     for start in range(0, n, 1000):
         block = (matrix[start:start + 1000] @ matrix.T).tocoo()
         keep = (block.data >= low) & (block.row + start < block.col)
@@ -245,7 +325,7 @@ def _average_linkage(members: list[int], analysed, matrix, keys, window_days) ->
 # --- the batch -----------------------------------------------------------------------------
 
 def find_hot_issues(messages: Iterable[Message], *, window_days: float = WINDOW_DAYS, top: int | None = None,
-                    now: dt.datetime | None = None) -> list[HotIssue]:
+                    now: dt.datetime | None = None, registry: Registry | None = None) -> list[HotIssue]:
     """The hot issues of a batch, hottest first. `now` (default: the newest message) anchors recency."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -253,7 +333,7 @@ def find_hot_issues(messages: Iterable[Message], *, window_days: float = WINDOW_
     messages = list(messages)
     if not messages:
         return []
-    analysed = [analyse(m) for m in messages]
+    analysed = mark_subjects([analyse(m, registry) for m in messages])
     matrix = _vectors(analysed)
     keys = canonical_keys(analysed)
     rows, cols, vals = _links(analysed, matrix, keys, window_days)
@@ -375,9 +455,45 @@ def issue_title(group: Sequence[Analysed], cos, place: str) -> str:
                 phrase = phrase.replace(form, "", 1)
                 break
     phrase = re.sub(r"(?<![A-Za-z0-9])[A-Z]\d{0,2}[市区县]", "", phrase)
+    phrase = _problem_phrase(phrase)
     phrase = _TITLE_FILLER.sub("", phrase).strip(" ，,。.！!？?：:；;、的")
     phrase = _shorten(phrase)
     return f"{place}{phrase}" if place else phrase
+
+
+def title_and_place(messages: Sequence[Message], registry: Registry | None = None) -> tuple[str, str]:
+    """The title and place a group of messages would get, built from these messages only:
+    what a viewer who may see just some of an issue's members is shown."""
+    messages = list(messages)
+    if not messages:
+        return "", ""
+    analysed = [analyse(m, registry) for m in messages]
+    vectors = _vectors(analysed)
+    cos = (vectors @ vectors.T).toarray() if len(analysed) >= 2 else None
+    place, _key = issue_place(analysed, canonical_keys(analysed))
+    return issue_title(analysed, cos, place), place
+
+
+def title_of(messages: Sequence[Message]) -> str:
+    return title_and_place(messages)[0]
+
+
+# Openings that say who called or how, or ask for help, not what the problem is: a title
+# states the problem ("楼道灯坏了"), not "张大姐来电称" or "麻烦社区帮忙看一下".
+_CHANNEL_OPENING = re.compile(r"^(?:【[^】]{1,10}】|(?:网格|日常)?巡查(?:时|中)?(?:发现)?[：:，,]?"
+                              r"|(?:想|我想)?(?:反映|说|问)?(?:一|一下)?个(?:问题|事|情况)[：:，,。]?)")
+_WHO_CALLED = re.compile(r"^[^，,。；;！!？?]{0,8}?(?:来电|来访|致电|打电话|电话)(?:称|反映|说|表示|投诉|咨询|求助)?[，,:：]?")
+_COURTESY = re.compile(r"^(?:[^，,。！!？?]{0,3}(?:你好|您好|麻烦|劳驾|拜托|打扰|请问|谢谢|我是|我们是|本人是|我家是|我住)"
+                       r"[^，,。！!？?]*[，,。！!？?]\s*)+")
+
+
+def _problem_phrase(phrase: str) -> str:
+    """The phrase without an opening about the caller or a courtesy clause (when the rest says something)."""
+    for pattern in (_CHANNEL_OPENING, _WHO_CALLED, _COURTESY, _WHO_CALLED):
+        rest = pattern.sub("", phrase, count=1)
+        if len(rest.strip(" ，,。.！!？?：:；;、")) >= 4:
+            phrase = rest
+    return phrase
 
 
 TITLE_LIMIT = 24
@@ -404,7 +520,7 @@ def _shorten(phrase: str, limit: int = TITLE_LIMIT) -> str:
 # --- intake and staff -----------------------------------------------------------------------
 
 def attach(message: Message, issues: Sequence[HotIssue], *, window_days: float = WINDOW_DAYS,
-           now: dt.datetime | None = None) -> Attachment | None:
+           now: dt.datetime | None = None, registry: Registry | None = None) -> Attachment | None:
     """The open hot issue a new message belongs to, with the message added; None if none fits.
 
     It belongs where its average affinity to the issue's members reaches GROUP, the same rule
@@ -413,7 +529,7 @@ def attach(message: Message, issues: Sequence[HotIssue], *, window_days: float =
     members = [m for issue in issues for m in issue.members]
     if not members:
         return None
-    analysed = [analyse(m) for m in members] + [analyse(message)]
+    analysed = [analyse(m, registry) for m in members] + [analyse(message, registry)]
     matrix = _vectors(analysed)
     keys = canonical_keys(analysed)
     new = analysed[-1]
@@ -443,7 +559,7 @@ def _near_in_time(issue: HotIssue, message: Message, window_days: float) -> bool
 
 
 def similar(message: Message, candidates: Sequence[Message], k: int = 5, *,
-            window_days: float | None = None) -> list[tuple[Message, float]]:
+            window_days: float | None = None, registry: Registry | None = None) -> list[tuple[Message, float]]:
     """Up to k candidates staff may merge with `message`, most alike first, with their affinity.
 
     No time window unless one is given: an old open case about the same thing is worth showing.
@@ -451,7 +567,7 @@ def similar(message: Message, candidates: Sequence[Message], k: int = 5, *,
     others = [c for c in candidates if c.id != message.id]
     if not others or k <= 0:
         return []
-    analysed = [analyse(c) for c in others] + [analyse(message)]
+    analysed = [analyse(c, registry) for c in others] + [analyse(message, registry)]
     matrix = _vectors(analysed)
     keys = canonical_keys(analysed)
     cos = (matrix[:-1] @ matrix[-1].T).toarray().ravel()

@@ -22,6 +22,7 @@ resident's words: the title is made from a resident's text, so it stays on the s
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -30,12 +31,13 @@ from django.utils import timezone
 from linli.cases import selectors
 from linli.cases.models import Case
 from linli.cases.workflow import allowed_moves
-from linli.community.models import Community
+from linli.community.models import Building, Community, Grid
 from linli.community.scope import scope_of
 from linli.core import events
 from linli.core.masking import scrub
 
 from . import clustering
+from .places import Registry
 from .models import HotIssue, HotIssueMember, JobCursor
 from .workflows import HOT_ISSUE
 
@@ -53,16 +55,38 @@ ATTACH_OVERLAP = dt.timedelta(minutes=5)
 
 # --- messages from cases ---------------------------------------------------------------------
 
-def message_of(case: Case) -> clustering.Message:
-    """The case as clustering sees it: its description, time and (as an opaque id) its reporter."""
+def registry_of(community_id: int) -> Registry:
+    """The community's own place names: its courtyards (grids), its buildings with a name of
+    their own (not "3栋", which every courtyard has) and its street. Hot-issue places are taken
+    from these first (issue 8, C2)."""
+    community = Community.objects.select_related("street").filter(pk=community_id).first()
+    if community is None:
+        return Registry()
+    grids = Grid.objects.filter(community_id=community_id).values_list("name", flat=True)
+    buildings = [n for n in Building.objects.filter(community_id=community_id).values_list("name", flat=True)
+                 if not _PLAIN_BUILDING.match(n or "")]
+    return Registry.of(estates=[*grids, *buildings], roads=[community.street.name])
+
+
+_PLAIN_BUILDING = re.compile(r"^[\w-]{0,6}?[\dA-Za-z一二三四五六七八九十]+\s*[栋幢号楼座]$")
+
+
+def _courtyards(community_id: int) -> dict[int, str]:
+    return dict(Grid.objects.filter(community_id=community_id).values_list("pk", "name"))
+
+
+def message_of(case: Case, courtyards: dict[int, str] | None = None) -> clustering.Message:
+    """The case as clustering sees it: its description, time, (as an opaque id) its reporter and,
+    where known, its courtyard (the place of a case whose words name none)."""
     if case.reporter_id:
         reporter = f"r{case.reporter_id}"
     elif case.submitted_by_id and case.channel == Case.Channel.WEB:   # a resident's own account
         reporter = f"u{case.submitted_by_id}"
     else:
         reporter = ""   # a worker entering calls: told apart by their words (re-posts counted once)
+    place = (courtyards or {}).get(case.grid_id, "") if case.grid_id else ""
     return clustering.Message(id=str(case.pk), title="", text=case.description, created_at=case.created_at,
-                            reporter=reporter)
+                              reporter=reporter, place=place)
 
 
 def _grouped_cases(community_id: int, now: dt.datetime) -> QuerySet[Case]:
@@ -71,13 +95,14 @@ def _grouped_cases(community_id: int, now: dt.datetime) -> QuerySet[Case]:
     since = now - dt.timedelta(days=WINDOW_DAYS)
     return (Case.objects.filter(community_id=community_id, created_at__gte=since, created_at__lte=now)
             .exclude(status=Case.Status.REJECTED)
-            .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel")
+            .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel", "grid_id")
             .order_by("-created_at", "-pk"))
 
 
 def _clean_title(title: str) -> str:
-    # Titles come from residents' words: mask any phone or ID-card number they hold.
-    return scrub(title)[:200]
+    # Titles come from residents' words: mask any phone or ID-card number and any home door
+    # (building, unit, room) they hold: a title is shown to staff beyond the resident's grid.
+    return scrub(title, doors=True)[:200]
 
 
 # --- refresh ---------------------------------------------------------------------------------
@@ -86,7 +111,9 @@ def refresh(community_id: int, *, now: dt.datetime | None = None) -> dict:
     """Regroup the community's recent cases and store the hot issues. Returns counts."""
     now = now or timezone.now()
     cases = list(_grouped_cases(community_id, now)[:MAX_CASES])
-    found = clustering.find_hot_issues([message_of(c) for c in cases], now=now) if cases else []
+    yards = _courtyards(community_id)
+    found = clustering.find_hot_issues([message_of(c, yards) for c in cases], now=now,
+                                       registry=registry_of(community_id)) if cases else []
     window_ids = {c.pk for c in cases}
     with transaction.atomic():
         community = Community.objects.select_for_update().get(pk=community_id)  # one refresh at a time
@@ -118,9 +145,14 @@ def _store(community: Community, found: list[clustering.HotIssue], window_ids: s
     # Cases of the window that no group holds any more leave their open issue; older members stay
     # as the issue's history.
     HotIssueMember.objects.filter(hot_issue_id__in=list(open_rows), case_id__in=window_ids - grouped).delete()
+    # A group none of whose cases is still open is no issue to work on (issue 8, C2): it forms
+    # nothing, and the open issue it matches is closed below.
+    still_open = set(Case.objects.filter(pk__in=grouped, status__in=Case.OPEN_STATUSES).values_list("pk", flat=True))
     for g, issue in enumerate(found):
         row = open_rows.get(matched.get(g))
         ids = groups[g]
+        if not ids & still_open and row is None:
+            continue
         # A case moves here from whatever issue held it before.
         moving = HotIssueMember.objects.filter(case_id__in=ids)
         (moving.exclude(hot_issue=row) if row else moving).delete()
@@ -143,8 +175,11 @@ def _store(community: Community, found: list[clustering.HotIssue], window_ids: s
                                 "heat": issue.heat})
             counts["grew"] += 1
     for row_id, row in open_rows.items():
-        if row_id not in used and not HotIssueMember.objects.filter(
-                hot_issue_id=row_id, case__created_at__gte=now - dt.timedelta(days=WINDOW_DAYS)).exists():
+        stale = row_id not in used and not HotIssueMember.objects.filter(
+            hot_issue_id=row_id, case__created_at__gte=now - dt.timedelta(days=WINDOW_DAYS)).exists()
+        # Every member case closed (resolved, merged, rejected…): the issue is dealt with.
+        done = not HotIssueMember.objects.filter(hot_issue_id=row_id, case__status__in=Case.OPEN_STATUSES).exists()
+        if stale or done:
             HOT_ISSUE.transition(row, "close", actor=None)
             counts["closed"] += 1
     return counts
@@ -185,10 +220,11 @@ def _open_issues(community_id: int, now: dt.datetime) -> tuple[list[HotIssue], l
     by_issue: dict[int, list[clustering.Message]] = {}
     member_cases = (Case.objects.filter(pk__in=HotIssueMember.objects.filter(hot_issue__in=rows).values("case_id"),
                                         created_at__gte=since)
-                    .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel"))
+                    .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel", "grid_id"))
+    yards = _courtyards(community_id)
     owner = dict(HotIssueMember.objects.filter(hot_issue__in=rows).values_list("case_id", "hot_issue_id"))
     for case in member_cases:
-        by_issue.setdefault(owner[case.pk], []).append(message_of(case))
+        by_issue.setdefault(owner[case.pk], []).append(message_of(case, yards))
     kept, values = [], []
     for row in rows:
         messages = sorted(by_issue.get(row.pk, []), key=lambda m: (m.created_at, m.id))
@@ -204,7 +240,8 @@ def _open_issues(community_id: int, now: dt.datetime) -> tuple[list[HotIssue], l
 
 def attach_case(case: Case, rows: list[HotIssue], values: list[clustering.HotIssue], *, now) -> HotIssue | None:
     """Put one case into the open issue it belongs to (if any); updates ``values`` in place."""
-    found = clustering.attach(message_of(case), values, now=now)
+    found = clustering.attach(message_of(case, _courtyards(case.community_id)), values, now=now,
+                              registry=registry_of(case.community_id))
     if found is None:
         return None
     row = rows[found.index]
@@ -290,6 +327,32 @@ def visible_members(user, issue: HotIssue) -> QuerySet[Case]:
             .select_related("category", "grid").order_by("created_at", "pk"))
 
 
+def shown_for(user, issue: HotIssue, visible: QuerySet[Case] | None = None) -> tuple[str, str]:
+    """The issue's title and place as this account may read them.
+
+    The stored title quotes one member's words (the medoid's) and the place is the members'
+    commonest. An account that may see every member reads them as stored; one that sees only
+    some (a grid worker whose courtyard holds part of an issue) reads a title and place built
+    from the members it may see, so no other courtyard's case is quoted or named to it. Titles
+    are scrubbed of phone and ID numbers and home doors either way."""
+    visible = visible if visible is not None else staff_cases(user)
+    member_ids = set(HotIssueMember.objects.filter(hot_issue=issue).values_list("case_id", flat=True))
+    seen = list(visible.filter(pk__in=member_ids)
+                .only("pk", "description", "created_at", "reporter_id", "submitted_by_id", "channel", "grid_id")
+                .order_by("created_at", "pk"))
+    if len(seen) == len(member_ids):
+        return issue.title, issue.place
+    if not seen:
+        return "", ""
+    yards = _courtyards(issue.community_id)
+    title, place = clustering.title_and_place([message_of(c, yards) for c in seen], registry_of(issue.community_id))
+    return _clean_title(title), place[:200]
+
+
+def title_for(user, issue: HotIssue, visible: QuerySet[Case] | None = None) -> str:
+    return shown_for(user, issue, visible)[0]
+
+
 def hot_issue_of(case: Case) -> HotIssue | None:
     member = HotIssueMember.objects.filter(case=case).select_related("hot_issue").first()
     return member.hot_issue if member else None
@@ -300,14 +363,22 @@ def similar_open_cases(user, case: Case, *, k: int = SIMILAR_K, now: dt.datetime
     """Open cases of the case's community from the last WINDOW_DAYS days that read alike
     (``clustering.similar``), visible to the account, best first, with their affinity."""
     now = now or timezone.now()
-    candidates = list(staff_cases(user).filter(
-        community_id=case.community_id, status__in=Case.OPEN_STATUSES,
+    pool = staff_cases(user).filter(community_id=case.community_id)
+    if case.grid_id and case.community_id not in scope_of(user).office_communities:
+        # An account below the community office (a grid worker, a building leader, a unit) is
+        # offered only cases of the case's own grid (courtyard): a merge suggestion quotes the
+        # other case, and another courtyard's case is not its business (issue 8, A6).
+        pool = pool.filter(grid_id=case.grid_id)
+    candidates = list(pool.filter(
+        status__in=Case.OPEN_STATUSES,
         created_at__gte=now - dt.timedelta(days=WINDOW_DAYS)).exclude(pk=case.pk)
         .select_related("category", "grid").order_by("-created_at", "-pk")[:SIMILAR_CANDIDATES])
     if not candidates:
         return []
     by_id = {str(c.pk): c for c in candidates}
-    found = clustering.similar(message_of(case), [message_of(c) for c in candidates], k)
+    yards = _courtyards(case.community_id)
+    found = clustering.similar(message_of(case, yards), [message_of(c, yards) for c in candidates], k,
+                               registry=registry_of(case.community_id))
     return [(by_id[m.id], score) for m, score in found]
 
 
@@ -318,6 +389,7 @@ def similar_box(user, case: Case) -> dict:
     if issue is not None and not hot_issues_for(user, status=None).filter(pk=issue.pk).exists():
         issue = None
     return {"case": case, "similar": similar_open_cases(user, case), "hot_issue": issue,
+            "hot_issue_title": title_for(user, issue) if issue is not None else "",
             "may_merge": case.is_open and "merge" in allowed_moves(user, case)}
 
 

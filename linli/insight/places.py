@@ -47,6 +47,7 @@ _STOP_WORDS = frozenset("""
 该 此 这 这个 这些 那 那个 那些 本 其 各 每 某 某个 整个 所在 所有 其他 其它 多个 几个 一个 两个 个
 小区 楼盘 物业 开发商 开发 政府 部门 有关 相关 问题 情况 事情 事件 现象 关于 反映 投诉 举报 咨询 建议
 位于 住在 来到 居住 购买 购房 入住 处 地 的 和 与 及 或 是 在 到 从 对 向 给 把 被 让 由 为 于 已 还 都
+麻烦 帮忙 帮助 希望 恳请 拜托 谢谢 请问 你好 您好
 地点 地址 位置 很多 许多 一些 不少 部分 大量 下称 简称 即 称 叫 名叫 名为 所谓 包括 例如 比如 如 像
 老 新 大 小 原 现 旧 高档 普通 城市 全市 全县 全区 全省 本市 本县 本区 省 市 县 区 镇 乡 村 社区 街道
 """.split())
@@ -81,6 +82,9 @@ _NON_PLACE_ENDINGS = (
 _LEADING_NOISE = "把在从到对向给被让由为于是和与及或的了将往距临至等请说就也都又还住近离经"
 _TOWN_INSIDE = re.compile(r"^.*?(?:街道|社区|镇)(?=..)")
 
+# A time glued before a name by the word cutter ("十点多水韵天府") is no part of it.
+_TIME_LEAD = re.compile(r"^(?:[零一二两三四五六七八九十\d]+点(?:多|半|钟|左右)?|今天|昨天|前天|昨晚|今晚|每天|"
+                        r"晚上|早上|上午|下午|中午|凌晨|夜里|半夜|周末)+")
 _ADMIN = re.compile(r"(?<![A-Za-z0-9])([A-Z]\d{0,2})(市|区|县)")
 _REAL_ADMIN = re.compile(r"([\u4e00-\u9fa5]{2,4}?)(省|市|区|县)")
 _CJK_OR_CODE = re.compile(r"^[\u4e00-\u9fa5A-Za-z0-9·]+$")
@@ -100,6 +104,7 @@ class Place:
     city: str = ""    # "A市"
     district: str = ""  # "A5区"
     in_title: bool = False
+    registered: bool = False   # one of the community registry's own places (a courtyard, a street)
 
     @property
     def display(self) -> str:
@@ -272,6 +277,7 @@ def places_in_tokens(tokens: list[str], *, in_title: bool = False,
         if first not in _tag_table() and first[:1] in _LEADING_NOISE and len(stem) > min_len:
             stem = stem[1:]
         stem = _TOWN_INSIDE.sub("", stem)
+        stem = _TIME_LEAD.sub("", stem)
         if kind != SCHOOL and not _CODE.match(stem):
             stem = stem.lstrip("0123456789")
         name = stem + suffix
@@ -292,9 +298,44 @@ def _suffix_of_admin(token: str) -> bool:
     return bool(hit) and hit[1] in (COMMUNITY, TOWN) and len(token) > len(hit[0])
 
 
+@dataclass(frozen=True)
+class Registry:
+    """The names a community's own registry gives its places: courtyards (grids), distinctive
+    building names and its street. A message that names one of them is about that place, and
+    the suffix rules are not asked (they cut fragments such as "麻烦社区" out of sentences)."""
+
+    names: tuple[tuple[str, str], ...] = ()   # (name as registered, kind), longest first
+
+    @classmethod
+    def of(cls, estates=(), roads=()) -> "Registry":
+        pairs = {(n.strip(), ESTATE) for n in estates if n and len(n.strip()) >= 2}
+        pairs |= {(n.strip(), ROAD) for n in roads if n and len(n.strip()) >= 2}
+        return cls(tuple(sorted(pairs, key=lambda p: (-len(p[0]), p[0]))))
+
+    def find(self, title: str, text: str) -> list[Place]:
+        found, taken = [], ""
+        for in_title, part in ((True, title), (False, text)):
+            plain = re.sub(r"[\s·•・.]", "", part)
+            for name, kind in self.names:
+                written = re.sub(r"[\s·•・.]", "", name)
+                short = re.split(r"[·•・.]", name)[-1].strip()   # "沙河·源上金府" is said "源上金府"
+                if (written in plain or (len(short) >= 3 and short in plain)) and written not in taken:
+                    taken += written + "|"
+                    found.append(Place(key=normalize_key(name), name=name, kind=kind, in_title=in_title,
+                                       registered=True))
+        return found
+
+
 def extract_places(title: str, text: str = "", *, title_tokens: list[str] | None = None,
-                   text_tokens: list[str] | None = None) -> list[Place]:
-    """All places of a message, title first, most specific and most mentioned first, one per key."""
+                   text_tokens: list[str] | None = None, registry: Registry | None = None) -> list[Place]:
+    """All places of a message, title first, most specific and most mentioned first, one per key.
+
+    With a ``registry``, the registry's own names come first: when a message names any of
+    them, those are its places and the suffix rules are not asked."""
+    if registry is not None and registry.names:
+        known = registry.find(title, text)
+        if known:
+            return rank_places(known)
     title_tokens = tokenize(title) if title_tokens is None else title_tokens
     text_tokens = tokenize(text) if text_tokens is None else text_tokens
     admin = _message_admin(f"{title} {text[:300]}")
@@ -336,10 +377,11 @@ def rank_places(occurrences: list[Place]) -> list[Place]:
         if current is None or _more_complete(place, current):
             best[place.key] = Place(key=place.key, name=place.name, kind=place.kind, city=place.city,
                                     district=place.district,
-                                    in_title=place.in_title or bool(current and current.in_title))
+                                    in_title=place.in_title or bool(current and current.in_title),
+                                    registered=place.registered)
         elif place.in_title and not current.in_title:
             best[place.key] = Place(key=current.key, name=current.name, kind=current.kind, city=current.city,
-                                    district=current.district, in_title=True)
+                                    district=current.district, in_title=True, registered=current.registered)
     # A key contained in a longer key of the same message is the same place written short.
     keys = list(best)
     for short in keys:
@@ -356,7 +398,7 @@ def rank_places(occurrences: list[Place]) -> list[Place]:
 def _with_title(place: Place, in_title: bool) -> Place:
     if in_title and not place.in_title:
         return Place(key=place.key, name=place.name, kind=place.kind, city=place.city, district=place.district,
-                     in_title=True)
+                     in_title=True, registered=place.registered)
     return place
 
 

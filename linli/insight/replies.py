@@ -9,7 +9,11 @@ on three things a resident notices, and lists short hints a worker can act on:
   differently in the two texts). The IDF table is jieba's own (jieba/analyse/idf.txt, fitted
   on general Chinese text); features it lacks, bigrams that are not words among them, get its
   median weight. Raw cosines of real, on-topic replies are small (the reply
-  adds its own stock phrases), so the score is the cosine over RELEVANCE_FULL, capped at 1.
+  adds its own stock phrases), so the score is the cosine over RELEVANCE_FULL, capped at 1 — or,
+  when higher, the draft's *concreteness* over CONCRETE_FULL: the IDF-weighted share of its
+  content words that are the message's own subject words or words of what was done. A short,
+  specific reply to a long message ("路灯已更换，照明已恢复") is on topic by the second measure,
+  which the message's length does not dilute; a stock reply names no subject word and scores 0.
 * completeness: the points the resident raised (the title, numbered items, questions, demands)
   are each looked for in the draft by their key terms, and the draft must say what is done
   (an action verb with an object) and when (a date, "3个工作日内", "本周", "月底前"; a completed
@@ -44,6 +48,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 DEFAULT_LIMIT = dt.timedelta(days=15)  # a reply is due 15 days after the message unless told otherwise
 RELEVANCE_FULL = 0.30        # a cosine this high (typical of a reply on the subject) scores 1
+CONCRETE_FULL = 0.6          # a draft whose content words are this much the message's own (or what was done) scores 1
+CONTENT_IDF = 5.0            # words more common than this (jieba's IDF) are not content words
 RELEVANCE_LOW = 0.25         # below this relevance score the draft gets the "off topic" hint
 POINT_FULL = 0.4             # share of a point's key terms (IDF-weighted) that counts as answered
 MAX_POINTS = 8               # a long letter: its first eight points are checked
@@ -86,6 +92,13 @@ _ACTION_VERBS = ("安排|责成|维修|修复|修缮|抢修|清理|清运|清除
                  "设立|实施|出台|制定|建立|推出|开通|增加|查勘|公示|投入|施工")
 _ACTION = re.compile(r"(?P<done>已经?|现已|均已|目前已|已于[^，。；]{0,14})?(?:将|正在|立即|马上|会|拟|计划)?"
                      r"(?:对[^，。；]{1,20})?(?P<verb>" + _ACTION_VERBS + r")(?P<object>[\u4e00-\u9fffA-Za-z0-9]{1,})")
+# "路灯已更换", "照明已恢复": the thing first, then what was done to it (a short, concrete reply).
+_DONE_AFTER_OBJECT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]{1,12}?(?:已经?|均已|现已|都已)(?:全部|完成|重新)?(?:"
+                                + _ACTION_VERBS + r")")
+_ACTION_WORD = re.compile(_ACTION_VERBS)
+# Words of the office, not of a resident's problem: naming them is no sign of answering it.
+_NO_SUBJECT = frozenset("社区 小区 物业 街道 工作 意见 建议 人员 工作人员 设备 设施 情况 事项 群众 同志 认真 研究".split())
+_RESULT_WORDS = frozenset("照明 正常 畅通 通行 亮灯 通水 通电 供水 供电 到位 完好 干净 整洁 运行 使用 修好 换新".split())
 _NEGATED = re.compile(r"(?:不|未|没|无法|暂不|尚未|不再|不予|不能|难以)[\u4e00-\u9fff]{0,2}$")
 _FINISHED = re.compile(r"^(?:完毕|完成|到位|结束)|[\u4e00-\u9fff]{0,12}(?:完毕|完成|到位)")
 
@@ -273,6 +286,34 @@ def coverage(terms: tuple[str, ...], draft: str, draft_bigrams: set[str]) -> flo
 
 # --- actions and times --------------------------------------------------------------------------
 
+def concreteness(message: str, draft_words: list[Token]) -> float:
+    """How much of a draft is about this message: the IDF-weighted share of its content words
+    that are either the message's own subject words or words of what was done (更换, 恢复 …).
+
+    The cosine of a long message and a short reply is small however specific the reply ("路灯已
+    更换，照明已恢复" to a page about a dark path): the message's many other words weigh on it.
+    This share does not depend on the message's length. It is 0 unless the draft names at least
+    one subject word of the message (stock phrases such as 收悉, 尽快, 处理 are no subject), so a
+    reply that only says "received" or "passed on" stays off topic."""
+    idf, unseen = idf_table()
+    weight = named = 0.0
+    total = 0.0
+    for token in draft_words:
+        word = token.word
+        if len(word) < 2 or not CHINESE_ONLY.match(word) or word in STOP_WORDS or word in _NO_SUBJECT:
+            continue
+        w = idf.get(word, unseen)
+        if w < CONTENT_IDF:
+            continue          # a function word or a very common one
+        total += w
+        if word in message:
+            weight += w
+            named += w
+        elif _ACTION_WORD.fullmatch(word) or word in _RESULT_WORDS:
+            weight += w
+    return weight / total if total and named else 0.0
+
+
 def actions_in(draft: str) -> tuple[bool, bool]:
     """(an action is stated, an action is stated as done)."""
     stated = done = False
@@ -282,6 +323,8 @@ def actions_in(draft: str) -> tuple[bool, bool]:
         stated = True
         if m.group("done") or _FINISHED.match(draft[m.end("verb"):m.end("verb") + 14]):
             done = True
+    if _DONE_AFTER_OBJECT.search(draft):
+        stated = done = True
     return stated, done
 
 
@@ -304,8 +347,9 @@ def assess(message_title: str, message_text: str, draft: str, *, received_at: dt
     draft_words = tokens(reply) if reply else []
     draft_bigrams = {run[i:i + 2] for run in CJK.findall(reply) for i in range(len(run) - 1)}
 
-    relevance = min(1.0, cosine(_vector(features(message, message_words)),
-                                _vector(features(reply, draft_words))) / RELEVANCE_FULL)
+    relevance = min(1.0, max(cosine(_vector(features(message, message_words)),
+                                    _vector(features(reply, draft_words))) / RELEVANCE_FULL,
+                             concreteness(message, draft_words) / CONCRETE_FULL))
     points = [Point(quote, terms, coverage(terms, reply, draft_bigrams))
               for quote, terms in points_of(title, text, message_words)]
     has_action, done = actions_in(reply)

@@ -37,8 +37,11 @@ def hot_issue_list(request):
     qs = hotissues.hot_issues_for(request.user, status=HotIssue.Status.CLOSED if closed else HotIssue.Status.OPEN)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     visible = hotissues.staff_cases(request.user)
-    items = [{"issue": issue, "members": visible.filter(
-        pk__in=issue.members.values("case_id")).count()} for issue in page.object_list]
+    items = []
+    for issue in page.object_list:
+        title, place = hotissues.shown_for(request.user, issue, visible)
+        items.append({"issue": issue, "title": title, "place": place,
+                      "members": visible.filter(pk__in=issue.members.values("case_id")).count()})
     return render(request, "insight/hot_issues.html", {"page": page, "items": items, "closed": closed})
 
 
@@ -48,7 +51,8 @@ def hot_issue_detail(request, pk):
     if issue is None:
         return core_views.not_found(request)
     return render(request, "insight/hot_issue.html", {
-        "issue": issue, "cases": list(hotissues.visible_members(request.user, issue)),
+        "issue": issue, **dict(zip(("title", "place"), hotissues.shown_for(request.user, issue))),
+        "cases": list(hotissues.visible_members(request.user, issue)),
     })
 
 

@@ -5,8 +5,11 @@
 (function () {
   "use strict";
 
-  function percent(value) {
-    return value === null || value === undefined ? "—" : Math.round(value * 100) + "%";
+  // A score in words, not a percentage: staff read "partly", not "0.57".
+  function level(value) {
+    if (value >= 0.75) { return "good"; }
+    if (value >= 0.5) { return "partly"; }
+    return "weak";
   }
 
   function setUp(box) {
@@ -18,6 +21,15 @@
     if (!form || !button || !result || !draft || !http || !http.csrfToken(form) || !window.FormData) { return; }
     button.hidden = false;
 
+    // The hints sit beside the draft (below it on a phone): the draft and the result panel
+    // share one row, so the worker reads a hint and edits the sentence it is about.
+    var pair = document.createElement("div");
+    pair.className = "reply-check-pair";
+    draft.parentNode.insertBefore(pair, draft);
+    pair.appendChild(draft);
+    result.className += " reply-check-aside";
+    pair.appendChild(result);
+
     function say(text) {
       result.textContent = "";
       var p = document.createElement("p");
@@ -28,34 +40,46 @@
 
     function show(answer) {
       result.textContent = "";
-      var list = document.createElement("dl");
-      var names = ["relevance", "completeness", "timeliness", "overall"];
-      for (var i = 0; i < names.length; i++) {
-        var value = answer.scores[names[i]];
-        if (value === null || value === undefined) { continue; }
-        var dt = document.createElement("dt");
-        dt.textContent = box.getAttribute("data-" + names[i]);
-        var dd = document.createElement("dd");
-        dd.textContent = percent(value);
-        list.appendChild(dt);
-        list.appendChild(dd);
-      }
-      result.appendChild(list);
-      var heading = document.createElement("p");
+      var title = document.createElement("p");
+      title.className = "reply-check-title";
+      title.textContent = box.getAttribute("data-hints");
+      result.appendChild(title);
       if (!answer.missing.length) {
-        heading.textContent = box.getAttribute("data-nothing");
-        result.appendChild(heading);
+        var fine = document.createElement("p");
+        fine.className = "reply-check-none";
+        fine.textContent = box.getAttribute("data-nothing");
+        result.appendChild(fine);
       } else {
-        heading.textContent = box.getAttribute("data-missing");
-        result.appendChild(heading);
+        var lead = document.createElement("p");
+        lead.textContent = box.getAttribute("data-missing");
+        result.appendChild(lead);
         var hints = document.createElement("ul");
+        hints.className = "reply-check-hints";
         for (var j = 0; j < answer.missing.length; j++) {
           var li = document.createElement("li");
+          li.className = "reply-check-hint";
           li.textContent = answer.missing[j];
           hints.appendChild(li);
         }
         result.appendChild(hints);
       }
+      var list = document.createElement("dl");
+      list.className = "reply-check-scores";
+      var names = ["relevance", "completeness", "timeliness", "overall"];
+      for (var i = 0; i < names.length; i++) {
+        var value = answer.scores[names[i]];
+        if (value === null || value === undefined) { continue; }
+        var row = document.createElement("div");
+        row.className = "reply-check-score reply-check-" + level(value);
+        var dt = document.createElement("dt");
+        dt.textContent = box.getAttribute("data-" + names[i]);
+        var dd = document.createElement("dd");
+        dd.textContent = box.getAttribute("data-" + level(value));
+        row.appendChild(dt);
+        row.appendChild(dd);
+        list.appendChild(row);
+      }
+      result.appendChild(list);
       result.hidden = false;
     }
 
