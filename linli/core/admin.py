@@ -8,8 +8,22 @@ from .models import Event, SignInFailure
 from .signin import AdminSignInForm
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that are written by services only: readable in the admin, never added, edited
+    or deleted there."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):
     """The event log is append-only: readable here, never edited or deleted."""
 
     list_display = ("created_at", "actor_label", "verb", "target_type", "target_id", "community_id", "grid_id")
@@ -20,22 +34,13 @@ class EventAdmin(admin.ModelAdmin):
               "street_id", "community_id", "grid_id", "data")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # Sign-in: the admin's own sign-in form is throttled like the site's (linli/core/signin.py).
 admin.site.login_form = AdminSignInForm
 
 
 @admin.register(SignInFailure)
-class SignInFailureAdmin(admin.ModelAdmin):
+class SignInFailureAdmin(ReadOnlyAdmin):
     """Failed sign-ins: read-only. An admin with ``core.unlock_account`` may unlock the accounts
     of selected rows (a service that writes a ``signin.unlocked`` event)."""
 
@@ -56,15 +61,6 @@ class SignInFailureAdmin(admin.ModelAdmin):
             return "—"
         until = signin.user_locked_until(obj.user)
         return formats.date_format(timezone.localtime(until), "Y-m-d H:i") if until else "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_unlock_permission(self, request):
         return request.user.is_superuser or request.user.has_perm("core.unlock_account")

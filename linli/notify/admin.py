@@ -11,22 +11,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from linli.core.admin import ReadOnlyAdmin
 from linli.core.errors import LinliError
 from linli.core.mailer import email_configured
 
 from . import services
 from .models import Notification, Webhook, WebhookDelivery
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
