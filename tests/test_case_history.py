@@ -182,6 +182,20 @@ def test_web_cases_have_a_resident_reporter_and_the_others_a_contact(world):
         assert c.grid_id in {g.pk for g in world.grids}
 
 
+def test_categories_say_who_set_them_as_the_services_record_it(world):
+    """The demo's retraining needs labels: accepted cases carry staff's confirmation, cases a
+    machine categorised and nobody has accepted yet are not labels (issue 8 B d)."""
+    build(world)
+    cases = cases_of(world)
+    human = set(Case.HUMAN_CATEGORY_SOURCES)
+    for c in cases:
+        if c.accepted_at is not None:
+            assert c.category_source == Case.CategorySource.STAFF_ACCEPT, c.number
+        elif c.category_id is None:
+            assert c.category_source == Case.CategorySource.NONE, c.number
+    assert sum(c.category_source in human for c in cases) > len(cases) / 2
+
+
 def test_texts_vary_and_events_hold_no_personal_data(world):
     build(world)
     cases = cases_of(world)

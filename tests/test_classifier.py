@@ -260,13 +260,15 @@ def _categories(community) -> dict[str, Category]:
             for label, code in codes.items()}
 
 
-def _cases(community, categories, rows, *, start=0, triage_every=0) -> None:
+def _cases(community, categories, rows, *, start=0, triage_every=0,
+           source=Case.CategorySource.STAFF_ACCEPT) -> None:
+    """Cases whose category staff confirmed (``source``: who set it; only a person's is a label)."""
     now = timezone.now()
     for i, (title, body, label) in enumerate(rows, start=start):
         Case.objects.create(community=community, number=f"{community.code}-T-{i:05d}", channel=Case.Channel.WEB,
                             description=f"{title}。{body}", category=categories[label],
                             needs_triage=bool(triage_every and i % triage_every == 0),
-                            created_at=now - dt.timedelta(minutes=i))
+                            category_source=source, created_at=now - dt.timedelta(minutes=i))
 
 
 def test_training_from_cases_promotes_only_when_not_worse(world):

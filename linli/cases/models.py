@@ -128,6 +128,17 @@ class Case(models.Model):
 
     OPEN_STATUSES = (Status.SUBMITTED, Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.RESOLVED)
 
+    class CategorySource(models.TextChoices):
+        NONE = "", _("not set")
+        RESIDENT = "resident", _("the resident, when raising it")
+        STAFF_INTAKE = "staff_intake", _("staff, when entering it")
+        STAFF_ACCEPT = "staff_accept", _("staff, when accepting it")
+        CLASSIFIER = "classifier", _("the learned classifier")
+        KEYWORDS = "keywords", _("the keyword rules")
+        PARTNER = "partner", _("another system")
+
+    HUMAN_CATEGORY_SOURCES = (CategorySource.RESIDENT, CategorySource.STAFF_INTAKE, CategorySource.STAFF_ACCEPT)
+
     class Channel(models.TextChoices):
         WEB = "web", _("resident, on the web")
         PHONE = "phone", _("phone call")
@@ -162,6 +173,11 @@ class Case(models.Model):
     suggestion_confidence = models.FloatField(null=True, blank=True)
     suggestion_source = models.CharField(max_length=40, blank=True)
     needs_triage = models.BooleanField(_("needs triage"), default=False, db_index=True)
+    # Who or what set ``category`` (docs/classifier.md). Only a category a person chose or
+    # confirmed (HUMAN_CATEGORY_SOURCES) is a label the learned classifier trains and validates on;
+    # a category the classifier or the keyword rules set on their own never is.
+    category_source = models.CharField(_("category set by"), max_length=16, blank=True, default="",
+                                       choices=CategorySource.choices, db_index=True)
 
     # Who asked. A resident's own account, or staff entering on their behalf;
     # anonymous reports keep only a contact, sealed like all personal data.

@@ -209,6 +209,10 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         confident = suggestion is not None and suggestion.confidence >= classify.triage_threshold()
         case.category_id = suggestion.category_id if confident else None
         case.needs_triage = not confident
+        # A machine's category is never a label: it waits for staff to confirm it on acceptance.
+        case.category_source = machine_category_source(suggestion) if confident else Case.CategorySource.NONE
+    else:
+        case.category_source = INTAKE_CATEGORY_SOURCE.get(case.channel, Case.CategorySource.PARTNER)
     case.number = _next_number(intake.community, now)
     case.save()
     rollup.record(None, case)
@@ -223,6 +227,22 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
                   data={"number": case.number, "channel": case.channel, "needs_triage": case.needs_triage,
                         "category": case.category.code if case.category else None})
     return case
+
+
+# Who chose a category given at intake, by channel: the resident on the web or in an Open311
+# client (the reporter picked the service), staff taking a call, a visit or a patrol; what a
+# partner system or a sensor sends may be its own machine's guess, so it is not a label.
+INTAKE_CATEGORY_SOURCE = {
+    Case.Channel.WEB: Case.CategorySource.RESIDENT,
+    Case.Channel.OPEN311: Case.CategorySource.RESIDENT,
+    Case.Channel.PHONE: Case.CategorySource.STAFF_INTAKE,
+    Case.Channel.WALK_IN: Case.CategorySource.STAFF_INTAKE,
+    Case.Channel.PATROL: Case.CategorySource.STAFF_INTAKE,
+}
+
+
+def machine_category_source(suggestion) -> str:
+    return Case.CategorySource.KEYWORDS if suggestion.source == "keywords" else Case.CategorySource.CLASSIFIER
 
 
 def route(case: Case) -> Organisation | None:
@@ -260,6 +280,8 @@ def case_accept(*, actor, case: Case, category: Category | None = None, urgency:
             if category.community_id != c.community_id:
                 raise InvalidInput(_("Unknown category."), field="category")
             c.category = category
+            # Staff chose or confirmed the category (the accept form always shows it): a label.
+            c.category_source = Case.CategorySource.STAFF_ACCEPT
         if urgency:
             if urgency not in Urgency.values:
                 raise InvalidInput(_("Choose normal or urgent."), code="urgency", field="urgency")

@@ -46,6 +46,7 @@ from linli.cases import classify, deadlines
 from linli.cases.defaults import install_default_categories
 from linli.cases.jobs import ESCALATION_TARGET, REMIND_SHARE, WORKING_STATUSES, visit_back_days
 from linli.cases.models import Case, Category, Holiday, RoutingRule, TimeLimit, TimeUnit, Urgency
+from linli.cases.services import INTAKE_CATEGORY_SOURCE, machine_category_source
 from linli.cases.workflow import CASE
 from linli.community.models import Building, Community, Grid, Household, Organisation, Resident, StaffRole
 from linli.core import events
@@ -807,16 +808,20 @@ class _History:
         # At intake: the resident's own choice, else the classifier's suggestion.
         staff_channel = draft.channel in (CH.PHONE, CH.WALK_IN, CH.PATROL)
         suggestion = classify.suggest(draft.description, self.categories)
+        # Who set the category, as the intake service records it (linli.cases.services).
         if staff_channel or (draft.channel == CH.WEB and self.rng.random() < 0.45):
             submitted_category, triage = category, False
+            source = INTAKE_CATEGORY_SOURCE.get(draft.channel, Case.CategorySource.PARTNER)
         elif suggestion is not None and suggestion.confidence >= classify.triage_threshold():
             submitted_category, triage = self.category_of[suggestion.category_id], False
+            source = machine_category_source(suggestion)
         else:
             submitted_category, triage = None, True
+            source = Case.CategorySource.NONE
         case = Case(
             community=self.community, number=lived.number, channel=draft.channel, status=S.SUBMITTED,
             urgency=lived.urgency, description=draft.description,
-            category=submitted_category, needs_triage=triage,
+            category=submitted_category, needs_triage=triage, category_source=source,
             suggested_category_id=suggestion.category_id if suggestion else None,
             suggestion_confidence=suggestion.confidence if suggestion else None,
             suggestion_source=suggestion.source if suggestion else "",
@@ -855,6 +860,7 @@ class _History:
         move, at = step.move, step.at
         if move == "accept":
             case.category = lived.category
+            case.category_source = Case.CategorySource.STAFF_ACCEPT  # staff confirm it on acceptance
             case.needs_triage = False
             case.accepted_at = at
             case.response_due, case.resolve_due = lived.response_due, lived.resolve_due

@@ -17,7 +17,7 @@ class InsightConfig(AppConfig):
         # Importing these declares linli.insight.workflows too, which registers its moves' labels.
         from . import hotissues, intake, notifications, views
 
-        # The learned classifier: retrain on staff-confirmed categories; promoted only when not worse.
+        # The learned classifier: retrain on human-labelled categories only; promoted only when not worse.
         registry.register_job(registry.Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"))
         # Hot issues: regroup recent cases hourly; put new cases into open hot issues every minute.
         registry.register_job(registry.Job("insight.hotissues_refresh", 3600, "linli.insight.hotissues.refresh_all"))

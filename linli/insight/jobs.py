@@ -44,9 +44,9 @@ def retrain(community_id: int) -> dict:
 
 
 def retrain_all() -> dict:
-    """The job: every community with confirmed cases."""
+    """The job: every community with human-labelled cases."""
     totals = {"communities": 0, "trained": 0, "promoted": 0}
-    ids = (Case.objects.filter(category__isnull=False, needs_triage=False)
+    ids = (services.labelled_cases_of(Case.objects.all())
            .values_list("community_id", flat=True).distinct().order_by("community_id"))
     for community_id in ids:
         result = retrain(community_id)

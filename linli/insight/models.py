@@ -12,7 +12,7 @@ class ClassifierVersion(models.Model):
     """One trained model: its artifact (the .npz bytes, see linli.insight.textclf), metrics and status.
 
     ``community`` empty means installation-wide (trained from a CSV file); a community's own
-    active version, trained from its confirmed cases, is preferred over it. The artifact never
+    active version, trained from its human-labelled cases, is preferred over it. The artifact never
     changes after creation, so its checksum identifies a loaded model in the in-process cache.
     """
 

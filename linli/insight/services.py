@@ -2,11 +2,14 @@
 classifier's versions (training one, storing it, promoting it). Every change of state is a move
 of linli.insight.workflows.
 
-A community's model learns from its own cases whose category staff confirmed (a category
-set and not waiting for triage). A deterministic hash of each case id puts one case in
-``VALIDATION_SHARE`` into a fixed validation split that no community model trains on, so
-a new version and the active one are compared on the same cases, and a new version is
-promoted only when its macro-F1 there is not worse.
+A community's model learns only from its own human labels: cases whose category a person chose
+or confirmed (``Case.category_source`` in ``Case.HUMAN_CATEGORY_SOURCES``: the resident or staff
+at intake, staff on acceptance). A category the classifier or the keyword rules set on their own
+is never a label, so the model does not retrain on its own predictions (docs/classifier.md).
+A deterministic hash of each case id puts one labelled case in ``VALIDATION_SHARE`` into a fixed
+validation split that no community model trains on, so a new version and the active one are
+compared on the same human-labelled cases, and a new version is promoted only when its macro-F1
+there is not worse.
 """
 
 from __future__ import annotations
@@ -44,9 +47,15 @@ def in_validation_split(case_id: int) -> bool:
     return int.from_bytes(digest[:4], "big") % VALIDATION_SHARE == 0
 
 
+def labelled_cases_of(queryset):
+    """The cases of ``queryset`` whose category is a human label (chosen or confirmed by a person)."""
+    return queryset.filter(category__isnull=False, needs_triage=False,
+                           category_source__in=Case.HUMAN_CATEGORY_SOURCES)
+
+
 def confirmed_cases(community):
-    """Cases whose category staff confirmed, with the category code as the label."""
-    return (Case.objects.filter(community=community, category__isnull=False, needs_triage=False)
+    """Cases whose category a person chose or confirmed, with the category code as the label."""
+    return (labelled_cases_of(Case.objects.filter(community=community))
             .order_by("id").values_list("id", "description", "category__code"))
 
 
