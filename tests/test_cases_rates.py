@@ -616,3 +616,34 @@ def test_the_demo_history_leaves_the_rollup_right(world):
     reach = community_reach(world.community.pk)
     for by in ((), "month", "top_category"):
         assert rows(three_rates(reach, by=by)) == rows(three_rates_live(Case.objects.all(), by=by))
+
+
+# --- the dashboard page (issue 8 C9) ----------------------------------------------------------------
+
+def test_the_month_not_over_yet_is_marked_and_every_number_is_labelled_for_phones(client, cases):
+    """The current month's rates are partial: its row says "so far", is set apart, and a note
+    says the numbers will change. Each number carries its column's name, so that the rows
+    can be stacked on a phone instead of scrolling sideways."""
+    import re
+
+    world = cases.world
+    y = world.community
+    case_submit(actor=world.users["worker"], intake=Intake(
+        community=y, channel=Case.Channel.PHONE, description="居民来电反映的问题，请处理",
+        category=cases.categories["property-lift"], household=world.households[0], place=Case.Place.HOME,
+        contact_phone="13912345678"))
+    client.force_login(world.users["worker"])
+    this_month = f"{timezone.localtime():%Y-%m}"
+    page = client.get(f"/cases/console/rates/?start={JAN:%Y-%m}&end={this_month}",
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    months = page[page.index('class="grid-table rates-table months"'):]
+    months = months[:months.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>\s*<th scope=\"row\">.*?</tr>", months, re.S)
+    partial = [r for r in rows if 'class="partial"' in r]
+    assert len(partial) == 1 and this_month in partial[0] and "(so far)" in partial[0]
+    assert all("(so far)" not in r for r in rows if r not in partial)
+    assert f"{this_month} is not over yet" in page
+    for table in re.findall(r'<table class="grid-table rates-table.*?</table>', page, re.S):
+        body = table[table.index("<tbody>"):]
+        cells = re.findall(r"<td[^>]*>", body)
+        assert cells and all("data-label=" in c or "colspan" in c for c in cells), cells

@@ -442,3 +442,24 @@ def test_full_scale_seed(db):
     assert 32_000 <= Resident.objects.filter(community=c).count() <= 34_500
     assert Grid.objects.filter(community=c).count() == 11
     assert Building.objects.filter(community=c).count() == 160
+
+
+def test_demo_command_seeds_once_prints_sign_ins_once_and_mentions_hot_issues_and_alerts(db, monkeypatch):
+    """Issue 8 C10: seeding through `linli demo` listed the accounts twice (the seed command's
+    line, then the table) and said nothing of the hot issues and alerts it built."""
+    from linli.demo.management.commands import demo as demo_command
+
+    real = demo_command.call_command
+    monkeypatch.setattr(demo_command, "call_command",
+                        lambda name, *a, **k: None if name == "collectstatic" else real(name, *a, **k))
+    out = io.StringIO()
+    call_command("demo", "--no-serve", "--households", str(SMALL), stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert Community.objects.filter(code=demo.COMMUNITY_CODE).count() == 1
+    assert text.count(demo.DEMO_PASSWORD) == len(demo.demo_usernames())  # one table row each, nothing else
+    lines = text.splitlines()
+    for username in demo.demo_usernames():
+        assert sum(line.startswith(f"  {username} ") for line in lines) == 1
+    assert "Demo accounts" not in text
+    assert "Hot issues:" in text and "formed from the history" in text
+    assert "Early warning:" in text

@@ -20,6 +20,14 @@ response fell due since nobody called, the edges of a period that does not
 cover whole months, and the cases the reader sees only as the one who raised or
 typed them in. Any other set of cases (a queryset) is counted live:
 :func:`three_rates_live`, the reference the rollup is tested against.
+
+On the dashboard (cases/rates.html, the charts in static/linli/cases.js), decided for
+issue 8: a percentage axis starts at 0 unless every value is 50 % or more; then it starts
+at a fitted minimum (a multiple of 5, at least 2 points below the lowest value), and a
+note beside the chart states where it starts, so that 90.5 % and 94 % look different.
+The month not over yet is labelled "so far" in the table and the chart (a dashed line),
+with a note that its numbers will change. On a phone the tables are stacked, one card a
+row, each number under its column's name.
 """
 
 from __future__ import annotations

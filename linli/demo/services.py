@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _, ngettext
 
 from linli.community.needs import needs_recompute
 from linli.insight import jobs as insight_jobs
@@ -70,3 +71,34 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
         # Two years of history are not news: the worker notifies from here on.
         cursor_fast_forward()
     return Seeded(demo=demo, history=history, needs=needs, insight=insight)
+
+
+def summary_lines(seeded: Seeded) -> list[str]:
+    """What a command says once the demo is seeded: the community, its history, the need tags,
+    and the hot issues and alerts built from that history (the sign-ins are printed apart,
+    by whoever prints them, once)."""
+    result, c = seeded.demo, seeded.demo.counts
+    lines = [_(
+        "Seeded %(name)s in %(s).1f s: %(grids)d grids, %(buildings)d buildings, %(households)s households, "
+        "%(residents)s residents (%(children)s children, %(elders)s aged 60+, %(alone)s elders living alone)."
+    ) % {
+        "name": result.community.name, "s": result.seconds, "grids": c["grids"], "buildings": c["buildings"],
+        "households": f"{c['households']:,}", "residents": f"{c['residents']:,}",
+        "children": f"{c['children']:,}", "elders": f"{c['aged_60_plus']:,}", "alone": f"{c['elders_alone']:,}",
+    }]
+    history = seeded.history
+    if history is not None:
+        lines.append(_(
+            "Case history: %(cases)s cases over two years (%(open)s still open), %(events)s events, in %(s).1f s."
+        ) % {"cases": f"{history['cases']:,}", "open": f"{history['open']:,}",
+             "events": f"{history['events']:,}", "s": history["seconds"]})
+    lines.append(_("Need tags: %(tags)s derived from the registry and the cases, in %(s).1f s.") % {
+        "tags": f"{seeded.needs['added']:,}", "s": seeded.needs["seconds"]})
+    if seeded.insight is not None:
+        issues, alerts = seeded.insight.get("hot_issues", 0), seeded.insight.get("alerts", 0)
+        lines.append(ngettext("Hot issues: %(n)s formed from the history.",
+                              "Hot issues: %(n)s formed from the history.", issues) % {"n": f"{issues:,}"})
+        lines.append(ngettext("Early warning: %(n)s alert raised over the last year of the history.",
+                              "Early warning: %(n)s alerts raised over the last year of the history.",
+                              alerts) % {"n": f"{alerts:,}"})
+    return lines

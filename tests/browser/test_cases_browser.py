@@ -218,6 +218,19 @@ def test_three_rates_dashboard_draws_and_drills_down(transactional_db, live_serv
         page.goto(f"{base}/cases/console/rates/")
         page.locator("#trend-chart canvas").first.wait_for()
         assert fits_the_phone(page)
+        # Issue 8 C9: no rates table scrolls sideways at 360 px (rows are stacked) ...
+        widths = page.evaluate("""[...document.querySelectorAll('table.rates-table')].map(
+            t => [t.scrollWidth, t.parentElement.clientWidth])""")
+        assert widths and all(inner <= outer for inner, outer in widths), widths
+        # ... the month not over yet says so, in the table and under it ...
+        assert "(so far)" in page.inner_text("table.months tr.partial th")
+        assert "is not over yet" in page.inner_text("main")
+        # ... and a percentage axis starts where 90.5 % and 94 % look different, stated beside it.
+        floor = page.evaluate("window.linliRates.axisFloor([90.5, 94, null])")
+        assert 0 < floor < 90.5 and floor <= 88.5
+        assert page.evaluate("window.linliRates.axisFloor([33.3, 94])") == 0
+        assert page.locator("#ranking-axis-note").is_hidden()  # 33 %: the axis starts at 0
+        page.locator("table.rates-table.ranking").scroll_into_view_if_needed()
         shot(page, "cases-14-phone-rates-dashboard")
         page.goto(f"{base}/cases/console/")
         assert fits_the_phone(page)

@@ -108,6 +108,29 @@
 
   function percent(value) { return value === null || value === undefined ? "—" : value + "%"; }
 
+  /* Where a percentage axis starts. At 0 when the values spread widely or some are low;
+     otherwise a fitted minimum a little below the lowest value, on a multiple of 5, so that
+     90.5 % and 94 % look different. The minimum is stated beside the chart. */
+  function axisFloor(values) {
+    var known = [];
+    for (var i = 0; i < values.length; i++) {
+      if (values[i] !== null && values[i] !== undefined) { known.push(values[i]); }
+    }
+    if (!known.length) { return 0; }
+    var lo = Math.min.apply(null, known), hi = Math.max.apply(null, known);
+    if (lo < 50) { return 0; }
+    var floor = Math.floor((lo - Math.max(2, (hi - lo) * 0.25)) / 5) * 5;
+    return floor < 0 ? 0 : Math.min(floor, 95);
+  }
+  window.linliRates = { axisFloor: axisFloor };
+
+  function stateFloor(noteId, floor) {
+    var note = document.getElementById(noteId);
+    if (!note) { return; }
+    note.hidden = floor <= 0;
+    note.textContent = floor > 0 ? note.getAttribute("data-template").replace("{min}", floor) : "";
+  }
+
   function setUpCharts() {
     var source = document.getElementById("rates-chart");
     if (!source || !window.echarts) { return; }
@@ -118,20 +141,38 @@
     var trendBox = document.getElementById("trend-chart");
     if (trendBox) {
       var trend = window.echarts.init(trendBox);
+      var all = [];
+      names.forEach(function (name) { all = all.concat(data.trend[name]); });
+      var trendFloor = axisFloor(all);
+      stateFloor("trend-axis-note", trendFloor);
+      // The month not over yet: its label says so and a dashed line marks it.
+      var partial = trendBox.getAttribute("data-partial-month");
+      var partialLabel = trendBox.getAttribute("data-partial-label");
+      var partialIndex = data.months.indexOf(partial);
+      var months = data.months.map(function (label, i) {
+        return i === partialIndex ? label + "\n(" + partialLabel + ")" : label;
+      });
       trend.setOption({
         color: COLOURS,
         animation: false,
         tooltip: { trigger: "axis", valueFormatter: percent },
         legend: { top: 0, itemGap: 12 },
-        grid: { left: 46, right: 14, top: 56, bottom: 28 },
-        xAxis: { type: "category", data: data.months },
-        yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-        series: names.map(function (name) {
-          return { name: data.labels[name], type: "line", data: data.trend[name], symbolSize: 8,
-                   connectNulls: false };
+        grid: { left: 46, right: 14, top: 56, bottom: partialIndex >= 0 ? 40 : 28 },
+        xAxis: { type: "category", data: months },
+        yAxis: { type: "value", min: trendFloor, max: 100, axisLabel: { formatter: "{value}%" } },
+        series: names.map(function (name, n) {
+          var series = { name: data.labels[name], type: "line", data: data.trend[name], symbolSize: 8,
+                         connectNulls: false };
+          if (partialIndex >= 0 && n === 0) {
+            series.markLine = { silent: true, symbol: "none", label: { formatter: partialLabel, color: "#555" },
+                                lineStyle: { type: "dashed", color: "#888" },
+                                data: [{ xAxis: months[partialIndex] }] };
+          }
+          return series;
         })
       });
       trend.on("click", function (event) {
+        if (event.componentType !== "series") { return; }
         var url = data.trend_urls[names[event.seriesIndex]][event.dataIndex];
         if (url) { window.location.href = url; }
       });
@@ -141,6 +182,8 @@
     var rankingBox = document.getElementById("ranking-chart");
     if (rankingBox) {
       var ranking = data.ranking;
+      var rankingFloor = axisFloor(ranking.values);
+      stateFloor("ranking-axis-note", rankingFloor);
       rankingBox.style.height = Math.max(300, ranking.groups.length * 30 + 60) + "px";
       var chart = window.echarts.init(rankingBox);
       chart.setOption({
@@ -148,7 +191,7 @@
         animation: false,
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: percent },
         grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
-        xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+        xAxis: { type: "value", min: rankingFloor, max: 100, axisLabel: { formatter: "{value}%", showMinLabel: true } },
         yAxis: { type: "category", data: ranking.groups.slice().reverse(),
                  axisLabel: { width: 110, overflow: "truncate" } },
         series: [{ name: ranking.label, type: "bar", barMaxWidth: 26, data: ranking.values.slice().reverse(),

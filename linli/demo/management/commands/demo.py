@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _, pgettext
 
 from linli.community.models import Community
 from linli.demo import community as demo
+from linli.demo import services
+from linli.demo.case_lives import HistoryError
 
 
 class Command(BaseCommand):
@@ -25,17 +27,22 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="prepare and print the sign-ins, do not serve")
         parser.add_argument("--no-worker", action="store_true", help="serve without running the periodic jobs beside")
+        parser.add_argument("--households", type=int, default=demo.DEFAULT_HOUSEHOLDS,
+                            help="households of the demo community when it is seeded (default %(default)s)")
 
-    def handle(self, *args, host, port, no_serve, no_worker=False, **options):
+    def handle(self, *args, host, port, no_serve, no_worker=False, households=demo.DEFAULT_HOUSEHOLDS, **options):
         if not (1 <= port <= 65535):
             raise CommandError(_("The port must be between 1 and 65535."))
+        if not demo.MIN_HOUSEHOLDS <= households <= demo.MAX_HOUSEHOLDS:
+            raise CommandError(_("--households must be between %(lo)s and %(hi)s, not %(n)s.") % {
+                "lo": f"{demo.MIN_HOUSEHOLDS:,}", "hi": f"{demo.MAX_HOUSEHOLDS:,}", "n": households})
         self.stdout.write(_("Applying migrations…"))
         call_command("migrate", interactive=False, verbosity=0, stdout=self.stdout, stderr=self.stderr)
         # Compressed, cache-friendly copies of the stylesheets for whitenoise.
         call_command("collectstatic", interactive=False, verbosity=0)
         if not Community.objects.exists():
             self.stdout.write(_("Empty database: seeding the demo community %(name)s…") % {"name": demo.COMMUNITY_NAME})
-            call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
+            self._seed(households)
         community = Community.objects.filter(code=demo.COMMUNITY_CODE).first()
         if community is None:
             self.stdout.write(_("This database already holds communities, none of them the demo; "
@@ -46,7 +53,8 @@ class Command(BaseCommand):
             return
         worker = None
         if not no_worker:
-            self.stdout.write(_("Running the periodic jobs beside the server (linli worker)."))
+            self.stdout.write(_("Running the periodic jobs beside the server (linli worker): deadlines, notifications, "
+                                "and the hot issues and alerts, refreshed as new cases come in."))
             worker = subprocess.Popen([sys.executable, "-m", "linli.config.cli", "worker"])
         try:
             call_command("serve", host=host, port=port, stdout=self.stdout, stderr=self.stderr)
@@ -57,6 +65,18 @@ class Command(BaseCommand):
                     worker.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     worker.kill()
+
+    def _seed(self, households: int) -> None:
+        """Seed through the service, not `seed_demo`: that command lists the demo accounts
+        itself, and the sign-ins are printed here, once, as a table. The summary says what
+        was built, hot issues and alerts included."""
+        progress = demo.Progress(getattr(self.stderr, "_out", self.stderr), enabled=True)
+        try:
+            seeded = services.seed_demo(households=households, progress=progress)
+        except (demo.DemoError, HistoryError) as exc:
+            raise CommandError(str(exc)) from exc
+        for line in services.summary_lines(seeded):
+            self.stdout.write(line)
 
     def _print_sign_ins(self, sign_ins):
         if not sign_ins:

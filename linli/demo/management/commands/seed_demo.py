@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from linli.demo import community as demo
 from linli.demo.case_lives import HistoryError
-from linli.demo.services import seed_demo
+from linli.demo.services import seed_demo, summary_lines
 
 
 def _count(value: str) -> int:
@@ -41,24 +41,9 @@ class Command(BaseCommand):
             seeded = seed_demo(seed=seed, households=households, cases=not no_cases, progress=progress)
         except (demo.DemoError, HistoryError) as exc:
             raise CommandError(str(exc)) from exc
-        result, history, need_counts = seeded.demo, seeded.history, seeded.needs
         if quiet or options.get("verbosity", 1) == 0:
             return
-        c = result.counts
-        self.stdout.write(_(
-            "Seeded %(name)s in %(s).1f s: %(grids)d grids, %(buildings)d buildings, %(households)s households, "
-            "%(residents)s residents (%(children)s children, %(elders)s aged 60+, %(alone)s elders living alone)."
-        ) % {
-            "name": result.community.name, "s": result.seconds, "grids": c["grids"], "buildings": c["buildings"],
-            "households": f"{c['households']:,}", "residents": f"{c['residents']:,}",
-            "children": f"{c['children']:,}", "elders": f"{c['aged_60_plus']:,}", "alone": f"{c['elders_alone']:,}",
-        })
-        if history is not None:
-            self.stdout.write(_(
-                "Case history: %(cases)s cases over two years (%(open)s still open), %(events)s events, in %(s).1f s."
-            ) % {"cases": f"{history['cases']:,}", "open": f"{history['open']:,}",
-                 "events": f"{history['events']:,}", "s": history["seconds"]})
-        self.stdout.write(_("Need tags: %(tags)s derived from the registry and the cases, in %(s).1f s.") % {
-            "tags": f"{need_counts['added']:,}", "s": need_counts["seconds"]})
+        for line in summary_lines(seeded):
+            self.stdout.write(line)
         self.stdout.write(_("Demo accounts (password %(pw)s): %(names)s") % {
-            "pw": demo.DEMO_PASSWORD, "names": ", ".join(s.username for s in result.sign_ins)})
+            "pw": demo.DEMO_PASSWORD, "names": ", ".join(s.username for s in seeded.demo.sign_ins)})
