@@ -102,11 +102,8 @@ def scrub_for_outsiders(case: Case, text: str, names=None) -> str:
     """A case's free text for readers outside the office (the unit, the street): the reporter's
     and contact's names removed outright (not even masked: a masked name beside a courtyard still
     points at a person), ID and phone numbers masked, home doors removed."""
-    text = text or ""
     names = case_names(case) if names is None else names
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        text = text.replace(name, "***")
-    return scrub(text, doors=True)
+    return scrub(text or "", names=names, doors=True, remove_names=True)
 
 
 def may_reveal_contact(actor, case: Case) -> bool:

@@ -47,6 +47,7 @@ from linli.core import registry, views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.masking import scrub
 from linli.core.models import Event
+from linli.core.signin import client_address
 from linli.core.web import json_error, no_store, staff_page
 
 from . import classify, rates, rules, selectors, services
@@ -289,8 +290,7 @@ def _submit(request, form, community, *, idempotency, channel=Case.Channel.WEB, 
 def _client_key(request) -> str:
     """A keyed hash of the client's address: counts submissions without storing the address.
     Behind a reverse proxy, set LINLI_CLIENT_IP_HEADER (e.g. "HTTP_X_REAL_IP") to the header it sets."""
-    header = getattr(settings, "LINLI_CLIENT_IP_HEADER", "") or "REMOTE_ADDR"
-    address = (request.META.get(header) or request.META.get("REMOTE_ADDR") or "").split(",")[0].strip()
+    address = client_address(request)
     digest = hmac.new(settings.SECRET_KEY.encode(), f"anonymous-intake:{address}".encode(), hashlib.sha256)
     return "anon:" + digest.hexdigest()[:40]
 

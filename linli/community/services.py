@@ -214,11 +214,11 @@ def resident_reveal(*, actor, resident: Resident, field: str, reason: str) -> st
     value = getattr(resident, field)
     # The reason as the event log (read by the street supervisor) and webhooks keep it: numbers,
     # the resident's name and home doors masked.
-    name = resident.name.reveal() if resident.name is not None else ""
-    if len(name) >= 2:
-        reason = reason.replace(name, "***")  # not even masked: a masked name still points at a person
+    # Not even masked: a masked name still points at a person.
+    names = [resident.name.reveal()] if resident.name is not None else []
     events.record(actor=actor, verb="resident.revealed", target=resident, community=resident.community,
-                  grid=resident.grid, data={"field": field, "reason": scrub(reason, doors=True)})
+                  grid=resident.grid,
+                  data={"field": field, "reason": scrub(reason, names=names, doors=True, remove_names=True)})
     return value.reveal() if value is not None else ""
 
 

@@ -132,8 +132,6 @@ def error_response(request, status: int, code: str, message, field: str | None =
     return json_error(status, code, message, field)
 
 
-_error = error_response
-
 
 def _on_linli_error(request, exc: LinliError):
     response = json_error(exc.status, exc.code, exc.message, exc.field)
@@ -143,7 +141,7 @@ def _on_linli_error(request, exc: LinliError):
 
 
 def _on_unauthenticated(request, exc):
-    response = _error(request, 401, "unauthenticated",
+    response = error_response(request, 401, "unauthenticated",
                       _("Sign in, or send an API key as “Authorization: Bearer <key>” or “X-Api-Key”."))
     response["WWW-Authenticate"] = 'Bearer realm="linli"'
     return response
@@ -152,30 +150,30 @@ def _on_unauthenticated(request, exc):
 def _on_http_error(request, exc: HttpError):
     status = exc.status_code
     if status == 403 and "CSRF" in exc.message:
-        return _error(request, 403, "csrf_failed",
+        return error_response(request, 403, "csrf_failed",
                       _("The CSRF check failed: send the X-CSRFToken header with the session's token."))
     codes = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 429: "rate_limited"}
     messages = {401: _("Sign in, or send an API key."), 403: _("You may not do this."),
                 404: _("Not found."), 429: _("Too many requests. Try again later.")}
-    return _error(request, status, codes.get(status, "error"), messages.get(status, _("The request failed.")))
+    return error_response(request, status, codes.get(status, "error"), messages.get(status, _("The request failed.")))
 
 
 def _on_too_big(request, exc):
-    return _error(request, 400, "too_big", _("The request is too large."))
+    return error_response(request, 400, "too_big", _("The request is too large."))
 
 
 def _on_too_deep(request, exc):
     # A JSON body nested a thousand deep makes any parser recurse past Python's limit: the
     # client's fault, answered like any body that cannot be read.
-    return _error(request, 400, "bad_json", _("The body is not valid JSON."))
+    return error_response(request, 400, "bad_json", _("The body is not valid JSON."))
 
 
 def _on_bad_multipart(request, exc):
-    return _error(request, 400, "bad_multipart", _("The multipart body cannot be read."))
+    return error_response(request, 400, "bad_multipart", _("The multipart body cannot be read."))
 
 
 def _on_404(request, exc):
-    return _error(request, 404, "not_found", _("Not found."))
+    return error_response(request, 404, "not_found", _("Not found."))
 
 
 def _field_of(loc) -> str | None:
@@ -212,7 +210,7 @@ def _validation_response(request, errors: list[dict]) -> HttpResponse:
     first = errors[0] if errors else {}
     code = "required" if first.get("type") == "missing" else (
         "unknown_field" if first.get("type") == "extra_forbidden" else "invalid")
-    return _error(request, 422, code, _message_of(first), _field_of(first.get("loc", ())))
+    return error_response(request, 422, code, _message_of(first), _field_of(first.get("loc", ())))
 
 
 def _on_validation_error(request, exc: ValidationError):

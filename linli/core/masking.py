@@ -64,15 +64,16 @@ _DOOR = re.compile(
 )
 
 
-def scrub(text: str, *, names=(), doors: bool = False) -> str:
+def scrub(text: str, *, names=(), doors: bool = False, remove_names: bool = False) -> str:
     """Mask identifiers in free text (a reason, a title, a message): ID-card and mobile numbers
     always; each of ``names`` (people the text may name: the reporter, the contact) as
-    :func:`mask_name` shows it; and, with ``doors``, home doors (building, unit, room), for text
-    that leaves the people who may know where a resident lives."""
+    :func:`mask_name` shows it, or with ``remove_names`` replaced by ``***`` (for readers to whom
+    even a masked name beside a place points at a person); and, with ``doors``, home doors
+    (building, unit, room), for text that leaves the people who may know where a resident lives."""
     text = _ID_NUMBER.sub(lambda m: mask_id_number(m.group()), text or "")
     text = _MOBILE.sub(lambda m: mask_phone(m.group()), text)
     for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        text = text.replace(name, mask_name(name))
+        text = text.replace(name, "***" if remove_names else mask_name(name))
     if doors:
         text = _DOOR.sub("***", text)
     return text.strip()

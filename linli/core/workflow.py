@@ -147,10 +147,13 @@ class Workflow:
         written in bulk, which checks each simulated move against the same table.)"""
         move = self.move(move_name)
         if state not in move.sources:
-            raise IllegalTransition(
-                _("This is %(status)s; the step “%(move)s” is not possible now.")
-                % {"status": state, "move": move.label})
+            raise self._illegal(state, move)
         return move
+
+    def _illegal(self, status, move: Move) -> IllegalTransition:
+        return IllegalTransition(
+            (self.illegal_message or _("This is %(status)s; the step “%(move)s” is not possible now."))
+            % {"status": status, "move": move.label})
 
     # --- making a move --------------------------------------------------------------------------
 
@@ -167,9 +170,7 @@ class Workflow:
             obj = type(obj).objects.select_for_update().get(pk=obj.pk)
             before = self.state_of(obj)
             if before not in move.sources:
-                raise IllegalTransition(
-                    (self.illegal_message or _("This is %(status)s; the step “%(move)s” is not possible now."))
-                    % {"status": self.state_label(obj), "move": move.label})
+                raise self._illegal(self.state_label(obj), move)
             if not self.actor_may(actor, obj, move.who):
                 raise PermissionDenied(self.denied_message or _("You may not do this."))
             now = timezone.now()
