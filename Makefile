@@ -24,12 +24,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# axe-core for the browser tests' accessibility checks, from the npm registry, pinned by
+# package-lock.json. Only where npm exists: on a machine with Python alone the axe checks
+# skip and say why (CI, which sets LINLI_REQUIRE_BROWSER, fails instead).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the axe-core accessibility checks will skip"; fi
+
 install-dev: $(VENV)/.installed-dev
 
 demo: install
 	$(BIN)/linli demo
 
-test: install-dev
+test: install-dev node_modules/.installed
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install-dev
@@ -40,4 +47,4 @@ messages: install-dev
 	$(BIN)/python tools/compile_messages.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

@@ -9,6 +9,7 @@ from linli.core import views as core_views
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
+    path("text-size/", core_views.text_size, name="text_size"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("linli.config.urls_api")),

@@ -3,10 +3,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
 from . import registry
+from .views import large_text
 
 
 def linli(request):
-    return {"LINLI_DEMO": settings.USING_DEMO_SECRETS}
+    return {"LINLI_DEMO": settings.USING_DEMO_SECRETS, "TEXT_LARGE": large_text(request)}
 
 
 def menu(request):

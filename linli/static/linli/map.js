@@ -126,7 +126,10 @@
     var L = window.L;
     var map = L.map(box.querySelector(".map-canvas"), {
       preferCanvas: true, zoomControl: false, minZoom: 12, maxZoom: 19, zoomSnap: 0.25,
-      dragging: options.dragging, scrollWheelZoom: options.scrollWheelZoom
+      dragging: options.dragging, scrollWheelZoom: options.scrollWheelZoom,
+      // A read-only map takes no keyboard focus itself: its zoom buttons do (axe's
+      // nested-interactive rule: a focusable box holding buttons).
+      keyboard: options.keyboard !== false
     });
     L.control.zoom({
       zoomInTitle: box.getAttribute("data-zoom-in"), zoomOutTitle: box.getAttribute("data-zoom-out")
@@ -440,7 +443,7 @@
       box.hidden = false;
       var touch = "ontouchstart" in window;
       // On a phone a one-finger drag scrolls the page, not this small map (zoom buttons remain).
-      var map = newMap(box, { dragging: !touch, scrollWheelZoom: false });
+      var map = newMap(box, { dragging: !touch, scrollWheelZoom: false, keyboard: false });
       map.setView([lat, lon], 16);
       drawLayers(map, data);
       var title = box.getAttribute("data-marker");
