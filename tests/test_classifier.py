@@ -342,21 +342,66 @@ def test_intake_cache_rechecks_the_active_version(world, monkeypatch):
     assert intake.learned_suggestion("电梯坏了", list(categories.values())).category_id == categories["物业"].pk
 
 
+def test_duplicate_groups_join_re_posts_transitively():
+    body = "楼下的路灯已经坏了两个星期，晚上出门完全看不见路，老人摔过一次。" * 3  # over 60 characters
+    groups = textclf.duplicate_groups([
+        ("路灯坏了", body),  # 0
+        ("路灯坏了！", "另一段文字"),  # 1: same title, punctuation ignored
+        ("夜里看不见路", body + "补充"),  # 2: same body start
+        ("", "只有正文"),  # 3 and 4: no title, short bodies: not re-posts of each other
+        ("", "只有正文"),
+        ("噪音扰民", ""),  # 5
+    ])
+    assert groups[0] == groups[1] == groups[2]
+    assert len({groups[0], groups[3], groups[4], groups[5]}) == 4
+
+
+def test_stored_cross_validation_keeps_re_posts_in_one_fold():
+    """Messages that carry no sign of their label, each posted three times: a split that puts
+    copies on both sides scores them by memory (macro-F1 near 1); kept in one fold, near chance."""
+    rng = random.Random(3)
+    pool = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质信"
+    rows = []
+    for label in ("甲", "乙", "丙"):
+        for _ in range(15):
+            title = "".join(rng.choice(pool) for _ in range(12))
+            body = "".join(rng.choice(pool) for _ in range(40))
+            rows += [((title, body), label)] * 3
+    rng.shuffle(rows)
+    model = textclf.train([m for m, _label in rows], [label for _m, label in rows])
+    assert model.meta["cv"]["grouped"] is True
+    assert model.meta["cv"]["macro_f1"] < 0.7  # a plain split measured about 1.0 here
+
+
+def test_a_label_held_by_one_re_posted_message_trains_without_cross_validation():
+    rows = [(t, b) for t, b, _label in _messages(10)]
+    labels = [label for _t, _b, label in _messages(10)]
+    rows += [("楼顶水箱漏水", "同一条留言发了三次")] * 3
+    labels += ["水务"] * 3
+    model = textclf.train(rows, labels)  # one re-post group cannot be split into folds
+    assert "cv" not in model.meta and model.temperature == 1.0
+    assert model.predict([("楼顶水箱漏水", "")])[0] == ["水务"]
+
+
 @pytest.mark.skipif(not REAL_TRAIN.exists(), reason="../shared/data/complaints/train.csv is absent")
 def test_real_messages_two_fold_macro_f1_floor():
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold
 
     table = textclf.read_messages(REAL_TRAIN, need_label=True)
     rows = table.labelled_rows()
     names = sorted({row[table.label] for row in rows})
     y = np.array([names.index(row[table.label]) for row in rows])
-    terms = textclf.features.extract(table.messages(rows))
-    splits = StratifiedKFold(2, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
+    messages = table.messages(rows)
+    terms = textclf.features.extract(messages)
+    # Re-posts kept in one fold, as for messages the model has never seen (docs/classifier.md).
+    groups = textclf.duplicate_groups(messages)
+    splits = StratifiedGroupKFold(2, shuffle=True, random_state=0).split(np.zeros(len(y)), y, groups)
     scores = textclf.model.out_of_fold_scores(terms, y, len(names), splits)
     metrics = textclf.classification_metrics([names[i] for i in y], [names[i] for i in scores.argmax(1)], names)
-    # Measured 2026-12: 0.922 on this split (seed 0; 0.918-0.925 over seeds 0-2), near the grouped
-    # five-fold estimate (about 0.925). The floor sits a point below, so a real regression fails
-    # here; it was 0.85, which no plausible regression would have reached.
+    # Measured 2026-12 with re-posts grouped: 0.916 on this split (seed 0; 0.916-0.921 over seeds
+    # 0-2; half the data trains each fold), below the grouped five-fold estimate (0.925). The plain
+    # split this test used before gave 0.922 (flattered by re-posts). The floor sits just below the
+    # grouped figures, so a real regression fails here; it was 0.85 before issue 8.
     assert metrics["macro_f1"] >= 0.91
 
 

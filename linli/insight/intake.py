@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
 from linli.cases.classify import Suggestion
 
-from . import textclf
 from .models import ClassifierVersion
 from .services import message_of
+
+if TYPE_CHECKING:
+    from . import textclf
 
 RECHECK_SECONDS = 60
 _KEEP_MODELS = 4
 _lock = threading.Lock()
 _active: dict[int, tuple[float, tuple | None]] = {}  # community id → (checked at, (pk, checksum, number) | None)
-_models: dict[tuple[int, str], textclf.TextClassifier] = {}
+_models: dict[tuple[int, str], "textclf.TextClassifier"] = {}
 
 
 def _active_version(community_id: int) -> tuple | None:
@@ -42,12 +45,16 @@ def _active_version(community_id: int) -> tuple | None:
     return current
 
 
-def _model(pk: int, checksum: str) -> textclf.TextClassifier:
+def _model(pk: int, checksum: str) -> "textclf.TextClassifier":
     key = (pk, checksum)
     with _lock:
         model = _models.get(key)
     if model is None:
         raw = ClassifierVersion.objects.values_list("artifact", flat=True).get(pk=pk)
+        # Imported here: numpy, scipy and the model code load on the first suggestion, not at
+        # every start of a web worker or a `linli` command (docs/classifier.md, Speed).
+        from . import textclf
+
         model = textclf.TextClassifier.from_bytes(bytes(raw))
         with _lock:
             while len(_models) >= _KEEP_MODELS:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
+import numpy as np
 from django.utils.translation import gettext as _
 
 
@@ -34,6 +36,39 @@ def classification_metrics(truth: Sequence[str], predicted: Sequence[str], label
         "labels": list(labels),
         "confusion": confusion,
     }
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def duplicate_groups(messages: Sequence[tuple[str, str]]) -> np.ndarray:
+    """A group number per (title, body) message: near-duplicate re-posts share one.
+
+    Two messages are re-posts when their titles are equal, or their bodies start with the same
+    60 characters (bodies of at least 30), punctuation and spaces ignored; joined transitively.
+    Cross-validation keeps each group in one fold, as it will be for messages a model has never
+    seen: a split that puts copies on both sides flatters every model (docs/classifier.md)."""
+    parent = list(range(len(messages)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[str, int] = {}
+    for i, (title, text) in enumerate(messages):
+        title = _NOT_WORD.sub("", title or "")
+        keys = ["t:" + title] if title else []  # messages without a title are not all one group
+        body = _NOT_WORD.sub("", text or "")
+        if len(body) >= 30:
+            keys.append("b:" + body[:60])
+        for key in keys:
+            if key in seen:
+                parent[find(i)] = find(seen[key])
+            else:
+                seen[key] = i
+    return np.array([find(i) for i in range(len(messages))], dtype=np.int64)
 
 
 def _width(text: str) -> int:
