@@ -373,3 +373,151 @@ def test_a_title_drops_openings_that_are_no_problem(opening):
     calls = [Message(id=str(i), title="", text=opening + "西门旁的绿地被车压坏了一大片，泥水流到路上", created_at=when)
              for i in range(2)]
     assert title_of(calls).startswith("西门旁的绿地被车压坏了")
+
+
+# --- issue 8, B h: place variants, shared names across generic places, generic places ------------
+
+def test_place_name_variants_have_one_key():
+    from linli.insight.places import normalize_key
+
+    key = normalize_key("枫林绿洲小区")
+    for variant in ("枫林绿洲花园", "枫林绿洲二期", "枫林绿洲小区3期", "枫林 绿洲", "枫林绿洲Ｃ区", "枫林·绿洲"):
+        assert normalize_key(variant) == key, variant
+    assert normalize_key("Ａ４区") == "A4区"
+    assert normalize_key("滨江花园") != normalize_key("滨江小区")   # a two-character stem stays whole
+
+
+def test_messages_naming_an_estate_in_two_variants_are_one_issue():
+    when = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI)
+    leak = [Message(id="v1", title="枫林绿洲二期地下车库漏水", text="下雨天车库顶上一直滴水，车上全是泥点。",
+                    created_at=when),
+            Message(id="v2", title="枫林绿洲花园车库顶板渗水严重", text="地库好几处往下渗水，地面积水没人清理。",
+                    created_at=when + dt.timedelta(days=4))]
+    groups = [set(i.ids) for i in find_hot_issues([*leak, *_filler(0), *_filler(1)])]
+    assert {"v1", "v2"} in groups
+
+
+def _generic_fillers(place: str, prefix: str) -> list[Message]:
+    """Unrelated complaints that all name one busy place: it tells nothing about the problem."""
+    when = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI)
+    topics = ["路灯晚上不亮", "共享单车挡住盲道", "垃圾桶满了没人收", "流浪狗追着小孩", "下水道堵了发臭",
+              "商铺音响声音太大", "停车场收费不公示", "台阶破损老人摔倒"]
+    return [Message(id=f"{prefix}{k}", title=f"{place}{t}", text=f"{place}这边{t}，麻烦有关部门来看一下。",
+                    created_at=when + dt.timedelta(days=k)) for k, t in enumerate(topics)]
+
+
+def test_a_shared_company_name_links_messages_across_generic_places():
+    when = dt.datetime(2025, 3, 10, 9, tzinfo=SHANGHAI)
+    parcels = [Message(id="d1", title="星河广场鼎泰捷运代收点取件另收两元", text="网上买的东西包邮，去拿的时候被要求再交钱。",
+                       created_at=when),
+               Message(id="d2", title="东门市场鼎泰捷运取包裹乱收费", text="每拿一个包裹都要给钱，不给就不让拿走。",
+                       created_at=when + dt.timedelta(days=5))]
+    batch = [*parcels, *_generic_fillers("星河广场", "s"), *_generic_fillers("东门市场", "m"), *_filler(0)]
+    groups = [set(i.ids) for i in find_hot_issues(batch)]
+    assert {"d1", "d2"} in groups
+
+
+def test_a_generic_place_alone_does_not_make_unrelated_problems_one_issue():
+    batch = [*_generic_fillers("星河广场", "s"), *_filler(0), *_filler(1)]
+    for issue in find_hot_issues(batch):
+        assert not any(i.startswith("s") for i in issue.ids), issue.ids
+
+
+def test_a_registered_courtyard_is_never_generic():
+    from linli.insight.clustering import _GENERIC_MARK, _vectors, analyse, canonical_keys, mark_generic
+
+    when = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI)
+    topics = ["路灯晚上不亮", "共享单车挡住盲道", "垃圾桶满了没人收", "流浪狗追着小孩", "下水道堵了发臭",
+              "商铺音响声音太大", "停车场收费不公示", "台阶破损老人摔倒"]
+    cases = [Message(id=str(k), title="", text=t, created_at=when, place="东院") for k, t in enumerate(topics)]
+    analysed = [analyse(m) for m in cases]
+    keys = mark_generic(analysed, _vectors(analysed), canonical_keys(analysed))
+    assert not any(k.startswith(_GENERIC_MARK) for k in keys)
+
+
+def test_the_bench_prefers_the_cluster_meeting_the_goal_and_splits_issues_in_halves():
+    bench = _bench()
+    # Issue "a": a big loose cluster holds more of it, a tight one meets the goal: the tight one counts.
+    found = [{"ids": [1, 2, 3, 20, 21, 22, 23, 24]}, {"ids": [1, 2]}]
+    rows = {r["issue"]: r for r in bench.labelled_scores(found, {"1": "a", "2": "a", "3": "a"})}
+    assert rows["a"]["rank"] == 2 and rows["a"]["found"] and rows["a"]["precision"] == 1.0
+    assert rows["a"]["fragments"] == 2
+    names = ["c", "a", "b", "d"]
+    assert [bench.half_of(n, names) for n in sorted(names)] == ["A", "B", "A", "B"]
+
+
+def test_an_issue_is_placed_under_the_clean_name_not_a_fragment_glued_to_it():
+    from dataclasses import replace
+
+    from linli.insight.clustering import analyse, canonical_keys, issue_place
+    from linli.insight.places import ROAD, Place
+
+    when = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI)
+    glued = Place(key="修松柏路", name="修松柏路", kind=ROAD, city="A市", district="A5区")
+    clean = Place(key="松柏路", name="松柏路", kind=ROAD)
+    group = [replace(analyse(Message(id=str(k), title="", text="施工挖断了路", created_at=when)), places=(place,))
+             for k, place in enumerate((glued, clean))]
+    assert issue_place(group, canonical_keys(group)) == ("A市A5区松柏路", "松柏路")
+
+
+# --- second pass: clusters that name one entity (issue 8, B h) --------------------------------
+
+def _gym(prefix: str = "", city_b: str = "") -> list[Message]:
+    """Two pairs of messages about one prepaid-card platform, each pair worded its own way."""
+    when = dt.datetime(2025, 5, 1, 9, tzinfo=SHANGHAI)
+
+    def m(ident, title, text, days):
+        return Message(id=ident, title=title, text=text, created_at=when + dt.timedelta(days=days))
+
+    return [
+        m("a1", f"{prefix}充了会员卡的健身房突然关门", "我在蓝鲸优练平台办的年卡，健身房上周贴了停业通知，预付的钱退不回来。", 0),
+        m("a2", f"{prefix}健身房突然关门会员卡作废", "蓝鲸优练平台卖的年卡，健身房停业后预付款没人退，客服也联系不上。", 2),
+        m("b1", f"{city_b}预付费用要不回来怎么办", "去年在蓝鲸优练平台交了私教课的钱，现在门店人去楼空，要求退还预付款。", 9),
+        m("b2", f"{city_b}私教课费用要不回来", "蓝鲸优练平台的私教课交了钱没上完，门店已经人去楼空，希望帮忙追回预付款。", 11),
+    ]
+
+
+def test_clusters_naming_one_distinctive_entity_are_merged_into_one_issue():
+    assert sorted(_groups(find_hot_issues(_gym(), entity_merge=False))) == [["a1", "a2"], ["b1", "b2"]]
+    assert _groups(find_hot_issues(_gym())) == [["a1", "a2", "b1", "b2"]]
+
+
+def test_clusters_sharing_an_entity_in_different_cities_stay_apart():
+    assert sorted(_groups(find_hot_issues(_gym(prefix="A市", city_b="B市")))) == [["a1", "a2"], ["b1", "b2"]]
+
+
+def test_clusters_sharing_an_entity_at_conflicting_estates_stay_apart():
+    batch = _gym(prefix="A5区枫香雅苑", city_b="A5区松涛公寓")
+    assert sorted(_groups(find_hot_issues(batch))) == [["a1", "a2"], ["b1", "b2"]]
+
+
+def test_single_messages_sharing_an_entity_are_not_joined_by_the_second_pass():
+    a1, _a2, b1, _b2 = _gym()
+    assert find_hot_issues([a1, b1, *SINGLES]) == []
+
+
+def test_a_word_that_unrelated_messages_all_name_is_no_distinctive_entity():
+    from linli.insight.clustering import _vectors, analyse, distinctive_entities
+
+    when = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI)
+    topics = ["路灯晚上不亮", "共享单车挡住盲道", "垃圾桶满了没人收", "流浪狗追着小孩", "下水道堵了发臭",
+              "商铺音响声音太大", "停车场收费不公示", "台阶破损老人摔倒"]
+    # Eight unrelated complaints all sent through one app: its name says nothing about the problem.
+    batch = [Message(id=str(k), title=t, text=f"通过青柠办APP反映：{t}。", created_at=when) for k, t in enumerate(topics)]
+    analysed = [analyse(m) for m in [*batch, *_gym()]]
+    weights = distinctive_entities(analysed, _vectors(analysed))
+    assert not any("青柠" in entity for entity in weights)
+    assert any("优练" in entity for entity in weights)
+
+
+def test_equal_heat_ranks_the_bigger_issue_first_then_the_later():
+    from linli.insight.clustering import HotIssue, rank_key
+
+    def issue(ids, last_day):
+        last = T0 + dt.timedelta(days=last_day)
+        return HotIssue(title="", place="", place_key="", first_at=T0, last_at=last, ids=ids, heat=2.0,
+                        reports=2, supports=0)
+
+    pair_late, three_early, pair_early = issue(("1", "2"), 9), issue(("3", "4", "5"), 1), issue(("6", "7"), 2)
+    ranked = sorted([pair_early, pair_late, three_early], key=rank_key)
+    assert ranked == [three_early, pair_late, pair_early]

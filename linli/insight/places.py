@@ -15,6 +15,7 @@ next only "魅力之城小区".
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +63,7 @@ _GENERIC_NAMES = frozenset("""
 公路 道路 马路 铁路 出路 线路 水路 一路 沿路 走路 修路 网路 思路 小路 山路 土路 街 大街 老街 商业 步行 商业街
 乡镇 城镇 村镇 城乡 集镇 小镇 全镇 全乡 全村 本村 我村 该村 各村 邻村 同村 外村 村村 一村 新村 家园 花园 公园
 校园 家乡 庄园 田园 果园 茶园 菜园 墓园 陵园 游乐园 动物园 产业园 工业园 科技园 创业园 物流园
+水泥路 水泥 必经之路 必经 村级公路 村级 公办学校 公办幼儿园 公办 大街小巷 工程项目 工程 职业技术学院 职业技术
 学校 大学 中学 小学 公司 项目 工地 广场 医院 市场 中心 政府 法院 检察院 研究院 设计院 科学院 电影院 养老院 敬老院 福利院
 """.split())
 
@@ -150,12 +152,25 @@ def tokenize(text: str) -> list[str]:
 
 
 def normalize_key(name: str) -> str:
-    """The matching form of a place name: no middle dots, spaces, 小区 or 的; ASCII upper-case."""
-    key = re.sub(r"[\s·•・.\-—]", "", name).upper()
-    for suffix in ("小区",):
-        if key.endswith(suffix) and len(key) > len(suffix) + 1:
-            key = key[: -len(suffix)]
+    """The matching form of a place name, so that its variants meet (issue 8, B h).
+
+    Full-width characters become half-width (NFKC: "Ａ４区" is "A4区"); middle dots, spaces,
+    dashes and 的 go; ASCII is upper-cased; a phase or section written after the name
+    ("二期", "3期", "E4区", "C区") and the estate words 小区 / 花园 / 家园 at its end go, while a
+    name of at least three characters is left (two before 小区, as before): "魅力之城小区",
+    "魅力之城二期" and "魅力 之城" are one key, "枫林绿洲花园" and "枫林绿洲小区" too; "滨江花园" stays
+    whole (a two-character stem is too common to stand alone)."""
+    key = re.sub(r"[\s·•・.\-—_]", "", unicodedata.normalize("NFKC", name)).upper()
+    for _ in range(3):
+        short = _KEY_TAIL.sub("", key)
+        if short == key or len(short) < (2 if key.endswith("小区") else 3):
+            break
+        key = short
     return key
+
+
+# What a key drops from its end: a phase ("二期", "3期"), a section ("E4区", "C区"), 小区 / 花园 / 家园.
+_KEY_TAIL = re.compile(r"(?:[一二三四五六七八九十\d]+期(?:工程)?|(?<=[\u4e00-\u9fa5])[A-Z]\d{0,2}区|小区|花园|家园)$")
 
 
 _SUFFIXES_BY_LAST: dict[str, tuple[tuple[str, str, int], ...]] = {}
