@@ -20,6 +20,7 @@ from linli.community.scope import scope_of
 from linli.core import events
 from linli.core.errors import PermissionDenied
 
+from . import calendar
 from .models import Category, TimeLimit, TimeUnit, Urgency
 
 H, WD = TimeUnit.HOURS, TimeUnit.WORKING_DAYS
@@ -61,6 +62,10 @@ def L(respond, respond_unit, resolve, resolve_unit) -> Limit:
 
 STANDARD = L(2, H, 5, WD)
 STANDARD_URGENT = L(1, H, 24, H)
+# The response limit of a case whose category is not known yet (it waits in triage) or has no
+# limit of its own: the standard one, by urgency. Its response clock runs from receipt like
+# any other (linli.cases.deadlines.response_limit; docs/cases.md, "Time limits").
+TRIAGE = {Urgency.NORMAL: STANDARD, Urgency.URGENT: STANDARD_URGENT}
 
 TREE: tuple[Spec, ...] = (
     Spec("property", "物业管理", "Property management",
@@ -182,10 +187,11 @@ def _default_unit(spec: Spec, units: list[Organisation], community: Community) -
 
 
 @transaction.atomic
-def install_default_categories(*, actor, community: Community) -> list[Category]:
+def install_default_categories(*, actor, community: Community, holidays: bool = True) -> list[Category]:
     """Add the default categories this community lacks (matched by code), with keywords,
-    time limits for normal and urgent cases, and default units. Returns the categories
-    added; a second run adds none and writes no event."""
+    time limits for normal and urgent cases, and default units; with ``holidays``, also load
+    this year's and next year's official holidays (:func:`install_holidays`). Returns the
+    categories added; a second run adds none and writes no event."""
     if actor is not None and community.pk not in scope_of(actor).admin_communities:
         raise PermissionDenied(_("Only the community's administrators may change its categories."))
     existing = {c.code: c for c in Category.objects.filter(community=community)}
@@ -203,7 +209,17 @@ def install_default_categories(*, actor, community: Community) -> list[Category]
     if created or limits_added:
         events.record(actor=actor, verb="cases.categories_installed", target=community, community=community,
                       data={"categories": [c.code for c in created], "time_limits": limits_added})
+    if holidays:
+        install_holidays(actor=actor, community=community)
     return created
+
+
+def install_holidays(*, actor, community: Community | None = None) -> calendar.LoadResult:
+    """The holiday calendar working-day limits count against: this year's and next year's
+    official days off and make-up working days, as far as the package has them
+    (``linli.cases.calendar.load_official``: idempotent, keeps days set by hand, one
+    ``holidays.loaded`` event when anything changed)."""
+    return calendar.load_official(actor=actor, years=calendar.this_and_next_year(), community=community)
 
 
 def _install(spec: Spec, community, parent, position, units, existing, created) -> Category:
