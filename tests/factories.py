@@ -55,3 +55,25 @@ def _role(user, role, community=None, street=None, organisation=None, grids=(), 
     if buildings:
         r.buildings.set(buildings)
     return r
+
+
+# The states a case passes through on its usual road, in order, and who moves it each step.
+CASE_ROAD = ("submitted", "accepted", "dispatched", "in_progress", "resolved", "closed")
+
+
+def move_case_to(case, state: str, users: dict, *, resolution: str = "已处理完毕"):
+    """A submitted case moved along the usual road to ``state`` by the right people: the worker
+    accepts and dispatches, the unit's staff start and resolve, the resident rates (closed)."""
+    from linli.cases.models import Case
+    from linli.cases.services import case_accept, case_dispatch, case_rate, case_resolve, case_start
+
+    steps = (
+        lambda c: case_accept(actor=users["worker"], case=c),
+        lambda c: case_dispatch(actor=users["worker"], case=c),
+        lambda c: case_start(actor=users["unit_staff"], case=c),
+        lambda c: case_resolve(actor=users["unit_staff"], case=c, resolution=resolution),
+        lambda c: case_rate(actor=users["resident"], case=c, rating=Case.Rating.SATISFIED),
+    )
+    for step in steps[:CASE_ROAD.index(state)]:
+        case = step(case)
+    return case

@@ -620,7 +620,7 @@ def test_rates_by_grid_for_staff(world, categories):
     body = response.json()
     assert (body["group"], body["period"]) == ("grid", period)
     assert body["total"]["counts"]["submitted"] == 2 and body["total"]["counts"]["accepted"] == 1
-    assert body["total"]["rates"] == {"response": None, "resolution": 0.0, "satisfaction": None}
+    assert body["total"]["rates"] == {"response": 1.0, "resolution": 0.0, "satisfaction": None}
     assert [(r["key"], r["label"], r["counts"]["submitted"]) for r in body["rows"]] == [
         (world.grids[0].pk, "1号院", 2)]
     last_year = client_for(world.users["worker"]).get(
@@ -778,7 +778,8 @@ def test_the_openapi_schema_states_what_the_server_enforces(db):
     needs = {rule["if"]["properties"]["action"]["const"]: rule["then"]["required"]
              for rule in move["application/json"]["schema"]["allOf"]}
     assert needs == {"reject": ["reason"], "transfer": ["unit", "reason"], "return": ["reason"],
-                     "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"]}
+                     "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"],
+                     "close_unresolved": ["kind", "explanation"]}
     assert move["multipart/form-data"]["schema"]["properties"]["photos"]["maxItems"] == 4
 
 

@@ -30,6 +30,8 @@ VERBS = {
     "contact": "case.contacted", "resolve": "case.resolved", "rate": "case.rated",
     "visit_back": "case.visited_back", "close_unrated": "case.closed_unrated", "merge": "case.merged",
 }
+# Moves added after the verbs' migration (0005), which renames only the verbs above.
+LATER_VERBS = {"close_unresolved": "case.closed_unresolved"}
 MIGRATION = importlib.import_module("linli.cases.migrations.0005_event_verbs_past_tense")
 
 
@@ -55,8 +57,8 @@ def _category(world, code="property", keywords="电梯") -> Category:
 # --- the one table ------------------------------------------------------------------------------
 
 def test_each_move_writes_its_fixed_past_tense_verb_labelled_for_the_log_and_webhooks():
-    assert {move.name: CASE.verb(move.name) for move in CASE.moves} == VERBS
-    for verb in [*VERBS.values(), *OTHER_EVENTS]:
+    assert {move.name: CASE.verb(move.name) for move in CASE.moves} == {**VERBS, **LATER_VERBS}
+    for verb in [*VERBS.values(), *LATER_VERBS.values(), *OTHER_EVENTS]:
         assert registry.event_label(verb), verb
         assert (verb in registry.webhook_verbs()) == (verb not in AUDIT_EVENTS), verb
     assert set(OTHER_EVENTS) == {"case.submitted", "case.noted", "case.reminded", "case.marked_overdue",

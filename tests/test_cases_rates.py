@@ -7,16 +7,20 @@ The set (Y community; lift cases go to the property company, rubbish cases to th
 city-management department):
 
     case  grid  category  month  what happened                                      unit
-    A     G01   lift      Jan    contacted in time, resolved, rated satisfied       property
-    B     G01   lift      Jan    contacted late, resolved, rated basic              property
-    C     G01   rubbish   Jan    dispatched, response deadline passed, no contact   street dept
-    D     G02   rubbish   Feb    accepted, response not yet due                     none
+    A     G01   lift      Jan    accepted in time, resolved, rated satisfied        property
+    B     G01   lift      Jan    accepted late, resolved, rated basic               property
+    C     G01   rubbish   Jan    accepted late, dispatched, no contact              street dept
+    D     G02   rubbish   Feb    accepted in time                                   none
     E     G02   lift      Feb    resolved, rated unsatisfied: reopened              property
     F     G02   rubbish   Feb    resolved, closed unrated by the tick               street dept
-    G     G01   lift      Jan    submitted only                                     none
-    H     G01   rubbish   Feb    rejected (submitted 1 Feb 00:30 Chengdu time)     none
+    G     G01   lift      Jan    submitted only, response deadline passed: late     none
+    H     G01   rubbish   Feb    rejected in time (submitted 1 Feb 00:30 Chengdu)  none
     I     G01   lift      Jan    merged into C: never counted                      none
     J     G02   lift      Feb    resolved, awaiting rating                          property
+
+Responded: accepted, rejected with a reason or the resident contacted, whichever came first,
+against the response deadline counted from receipt. "Late" is simulated by moving a waiting
+case's deadline an hour into the past before it is answered.
 """
 
 from __future__ import annotations
@@ -80,8 +84,9 @@ def cases(world):
         return case_dispatch(actor=u["worker"], case=accepted(category, household))
 
     def make_late(case):
-        # Simulated time: the response deadline passed an hour ago.
+        # Simulated time: the response deadline, counted from receipt, passed an hour ago.
         Case.objects.filter(pk=case.pk).update(response_due=timezone.now() - dt.timedelta(hours=1))
+        return Case.objects.get(pk=case.pk)
 
     def resolve(case):
         return case_resolve(actor=u[unit_staff(case)], case=case, resolution="已处理完毕")
@@ -93,18 +98,17 @@ def cases(world):
     s.street_department, s.categories = street_department, cat
     s.A = resolve(case_start(actor=u["unit_staff"], case=dispatched("property-lift", g01_home)))
     s.A = case_visit(u, s.A, "satisfied")
-    s.B = accepted("property-lift", g01_home)
-    make_late(s.B)
+    s.B = case_accept(actor=u["worker"], case=make_late(submit("property-lift", g01_home)))
     s.B = case_start(actor=u["unit_staff"], case=case_dispatch(actor=u["worker"], case=s.B))
     s.B = case_visit(u, resolve(s.B), "basic")
-    s.C = dispatched("sanitation-waste", g01_home)
-    make_late(s.C)
+    s.C = case_accept(actor=u["worker"], case=make_late(submit("sanitation-waste", g01_home)))
+    s.C = case_dispatch(actor=u["worker"], case=s.C)
     s.D = accepted("sanitation-waste", g02_home)
     s.E = case_visit(u, resolve(dispatched("property-lift", g02_home)), "unsatisfied")
     s.F = resolve(dispatched("sanitation-waste", g02_home))
     report = jobs.run_tick(now=s.F.resolved_at + dt.timedelta(days=8))
     assert report.closed == 1
-    s.G = submit("property-lift", g01_home)
+    s.G = make_late(submit("property-lift", g01_home))
     s.H = case_reject(actor=u["worker"], case=submit("sanitation-waste", g01_home), reason="非本社区事务")
     s.I = case_merge(actor=u["worker"], case=submit("property-lift", g01_home), master=s.C)
     s.J = resolve(dispatched("property-lift", g02_home))
@@ -143,17 +147,19 @@ def test_the_set_is_what_the_table_says(cases):
         cases.street_department.pk, None, cases.world.property_company.pk, cases.street_department.pk,
         None, None, None, cases.world.property_company.pk]
     assert (stored["E"].reopen_count, stored["E"].rating, stored["F"].rating) == (1, "unsatisfied", "")
-    assert stored["B"].first_contact_at > stored["B"].response_due
-    assert stored["C"].first_contact_at is None and stored["C"].response_due < timezone.now()
-    assert stored["D"].response_due > timezone.now()
+    assert stored["B"].first_contact_at > stored["B"].accepted_at > stored["B"].response_due
+    assert stored["C"].first_contact_at is None and stored["C"].accepted_at > stored["C"].response_due
+    assert stored["D"].responded_at == stored["D"].accepted_at < stored["D"].response_due
+    assert stored["G"].responded_at is None and stored["G"].response_due < timezone.now()
+    assert stored["H"].responded_at == stored["H"].closed_at < stored["H"].response_due
 
 
 def test_the_three_rates_of_the_whole_set(cases):
     [total] = three_rates(cases.all)
     assert total.key == {} and total.counts == counts(
-        submitted=9, response_due=6, responded_in_time=4, accepted=7, resolved=4,
+        submitted=9, response_due=9, responded_in_time=6, accepted=7, resolved=4,
         rated=3, content=2, satisfied=1, basic=1, unsatisfied=1, unrated_closed=1)
-    assert total.response_rate == 4 / 6
+    assert total.response_rate == 6 / 9
     assert total.resolution_rate == 4 / 7
     assert total.satisfaction_rate == 2 / 3
 
@@ -182,11 +188,11 @@ def test_an_unknown_unrated_policy_is_an_error(cases, settings):
 def test_rates_by_grid(cases):
     g01, g02 = three_rates(cases.all, by="grid")
     assert (g01.key, g01.labels, g02.key) == ({"grid": cases.g01.pk}, {"grid": "1号院"}, {"grid": cases.g02.pk})
-    assert g01.counts == counts(submitted=5, response_due=3, responded_in_time=1, accepted=3, resolved=2,
+    assert g01.counts == counts(submitted=5, response_due=5, responded_in_time=2, accepted=3, resolved=2,
                                 rated=2, content=2, satisfied=1, basic=1)
-    assert g02.counts == counts(submitted=4, response_due=3, responded_in_time=3, accepted=4, resolved=2,
+    assert g02.counts == counts(submitted=4, response_due=4, responded_in_time=4, accepted=4, resolved=2,
                                 rated=1, unsatisfied=1, unrated_closed=1)
-    assert (g01.response_rate, g01.resolution_rate, g01.satisfaction_rate) == (1 / 3, 2 / 3, 1.0)
+    assert (g01.response_rate, g01.resolution_rate, g01.satisfaction_rate) == (2 / 5, 2 / 3, 1.0)
     assert (g02.response_rate, g02.resolution_rate, g02.satisfaction_rate) == (1.0, 0.5, 0.0)
 
 
@@ -198,8 +204,8 @@ def test_rates_by_unit_keep_cases_without_a_unit_apart(cases):
                                  rated=3, content=2, satisfied=1, basic=1, unsatisfied=1)
     assert street.counts == counts(submitted=2, response_due=2, responded_in_time=1, accepted=2, resolved=1,
                                    unrated_closed=1)
-    assert none.counts == counts(submitted=3, accepted=1)
-    assert (street.satisfaction_rate, none.response_rate, none.resolution_rate) == (None, None, 0.0)
+    assert none.counts == counts(submitted=3, response_due=3, responded_in_time=2, accepted=1)
+    assert (street.satisfaction_rate, none.response_rate, none.resolution_rate) == (None, 2 / 3, 0.0)
     assert none.labels["unit"] == "(none)"
 
 
@@ -210,9 +216,9 @@ def test_subcategories_count_under_their_top_category(cases):
         prop, sanitation = three_rates(cases.all, by="top_category")
     assert (prop.key, prop.labels) == ({"top_category": cases.categories["property"].pk},
                                        {"top_category": "Property management"})
-    assert prop.counts == counts(submitted=5, response_due=4, responded_in_time=3, accepted=4, resolved=3,
+    assert prop.counts == counts(submitted=5, response_due=5, responded_in_time=3, accepted=4, resolved=3,
                                  rated=3, content=2, satisfied=1, basic=1, unsatisfied=1)
-    assert sanitation.counts == counts(submitted=4, response_due=2, responded_in_time=1, accepted=3, resolved=1,
+    assert sanitation.counts == counts(submitted=4, response_due=4, responded_in_time=3, accepted=3, resolved=1,
                                        unrated_closed=1)
 
 
@@ -220,9 +226,9 @@ def test_rates_by_month_count_days_in_chengdu_time(cases):
     jan, feb = three_rates(cases.all, by="month")
     assert (jan.key, jan.labels, feb.key, feb.labels) == (
         {"month": dt.date(2025, 1, 1)}, {"month": "2025-01"}, {"month": dt.date(2025, 2, 1)}, {"month": "2025-02"})
-    assert jan.counts == counts(submitted=4, response_due=3, responded_in_time=1, accepted=3, resolved=2,
+    assert jan.counts == counts(submitted=4, response_due=4, responded_in_time=1, accepted=3, resolved=2,
                                 rated=2, content=2, satisfied=1, basic=1)
-    assert feb.counts == counts(submitted=5, response_due=3, responded_in_time=3, accepted=4, resolved=2,
+    assert feb.counts == counts(submitted=5, response_due=5, responded_in_time=5, accepted=4, resolved=2,
                                 rated=1, unsatisfied=1, unrated_closed=1)
     [quarter] = three_rates(cases.all, by="quarter")
     [year] = three_rates(cases.all, by="year")
@@ -269,8 +275,9 @@ def test_an_unknown_grouping_or_measure_is_an_error(cases):
 
 def test_drill_down_lists_the_cases_behind_a_number(cases):
     s = cases
-    assert ids(cases_behind(s.all, measure="responded_in_time", key={"grid": s.g01.pk})) == {s.A.pk}
-    assert ids(cases_behind(s.all, measure="response", key={"grid": s.g01.pk})) == {s.A.pk, s.B.pk, s.C.pk}
+    assert ids(cases_behind(s.all, measure="responded_in_time", key={"grid": s.g01.pk})) == {s.A.pk, s.H.pk}
+    assert ids(cases_behind(s.all, measure="response", key={"grid": s.g01.pk})) == {
+        s.A.pk, s.B.pk, s.C.pk, s.G.pk, s.H.pk}
     assert ids(cases_behind(s.all, measure="resolved", key={"month": dt.date(2025, 2, 1)})) == {s.F.pk, s.J.pk}
     assert ids(cases_behind(s.all, measure="resolved", key={"month": "2025-02-01"})) == {s.F.pk, s.J.pk}
     assert ids(cases_behind(s.all, measure="accepted", key={"unit": None})) == {s.D.pk}
@@ -332,8 +339,8 @@ def test_csv_export_of_a_rates_table(cases):
     assert text.splitlines() == [
         "grid,cases,response due,responded in time,accepted,resolved,rated,satisfied or basically satisfied,"
         "closed without rating,response rate,resolution rate,satisfaction rate",
-        "1号院,5,3,1,3,2,2,2,0,33.3%,66.7%,100.0%",
-        "2号院,4,3,3,4,2,1,0,1,100.0%,50.0%,0.0%",
+        "1号院,5,5,2,3,2,2,2,0,40.0%,66.7%,100.0%",
+        "2号院,4,4,4,4,2,1,0,1,100.0%,50.0%,0.0%",
     ]
 
 
@@ -343,8 +350,8 @@ def test_excel_export_keeps_numbers_as_numbers_and_rates_as_percentages(cases):
     sheet = load_workbook(io.BytesIO(data)).active
     rows = [[cell.value for cell in line] for line in sheet.iter_rows()]
     assert rows[0][:2] == ["month", "cases"] and rows[0][-1] == "satisfaction rate"
-    assert rows[1] == ["2025-01", 4, 3, 1, 3, 2, 2, 2, 0, 1 / 3, 2 / 3, 1.0]
-    assert rows[2] == ["2025-02", 5, 3, 3, 4, 2, 1, 0, 1, 1.0, 0.5, 0.0]
+    assert rows[1] == ["2025-01", 4, 4, 1, 3, 2, 2, 2, 0, 1 / 4, 2 / 3, 1.0]
+    assert rows[2] == ["2025-02", 5, 5, 5, 4, 2, 1, 0, 1, 1.0, 0.5, 0.0]
     assert sheet["J2"].number_format == "0.0%"
 
 
@@ -372,7 +379,7 @@ def test_the_set_summed_from_the_rollup_is_the_same(cases):
     reach = community_reach(cases.world.community.pk)
     [total] = three_rates(reach)
     assert total.counts == counts(
-        submitted=9, response_due=6, responded_in_time=4, accepted=7, resolved=4,
+        submitted=9, response_due=9, responded_in_time=6, accepted=7, resolved=4,
         rated=3, content=2, satisfied=1, basic=1, unsatisfied=1, unrated_closed=1)
     for by in [(), *DIMENSIONS, ("grid", "month")]:
         for policy in UNRATED_POLICIES:
@@ -386,6 +393,32 @@ def test_the_set_summed_from_the_rollup_is_the_same(cases):
         assert (rows(three_rates(reach, by="grid", start=start, end=end))
                 == rows(three_rates_live(cases.all, by="grid", start=start, end=end))), (start, end)
     assert ids(cases_behind(reach, measure="unrated_closed")) == {cases.F.pk}
+
+
+def test_an_unanswered_case_counts_as_late_from_its_deadline_and_a_late_acceptance_stays_late(world):
+    install_default_categories(actor=None, community=world.community)
+    lift = Category.objects.get(community=world.community, code="property-lift")  # respond within 1 h
+    case, _ = case_submit(actor=world.users["worker"], intake=Intake(
+        community=world.community, channel=Case.Channel.PHONE, description="电梯停在半层，请尽快来人",
+        category=lift, household=world.households[0], place=Case.Place.HOME, contact_phone="13912345678"))
+    reach = community_reach(world.community.pk)
+
+    def response(now):
+        [summed] = three_rates(reach, now=now)
+        [counted] = three_rates_live(Case.objects.all(), now=now)
+        assert summed.counts == counted.counts
+        return summed.counts["response_due"], summed.counts["responded_in_time"]
+
+    assert response(case.created_at + dt.timedelta(minutes=30)) == (0, 0)   # still within its hour
+    assert response(case.response_due + dt.timedelta(minutes=1)) == (1, 0)  # unanswered past it: late
+    # Simulated time: answered two hours after receipt, an hour after its deadline.
+    Case.objects.filter(pk=case.pk).update(created_at=case.created_at - dt.timedelta(hours=2),
+                                           response_due=case.response_due - dt.timedelta(hours=2))
+    rollup.rebuild()
+    case = case_accept(actor=world.users["worker"], case=Case.objects.get(pk=case.pk))
+    assert case.accepted_at > case.response_due
+    assert response(timezone.now()) == (1, 0)
+    assert rollup.verify() == []
 
 
 def rows(result) -> list:
@@ -456,6 +489,10 @@ def drive(world, rng, clock, n_cases: int) -> None:
         case = Case.objects.get(pk=case.pk)
         actor, r = office(case), rng.random()
         if case.status == Case.Status.SUBMITTED:
+            if rng.random() < 0.3:
+                # Simulated time: the response deadline (from receipt) passed while nobody answered;
+                # an unanswered case's counts do not read it, so the rollup stays right.
+                Case.objects.filter(pk=case.pk).update(response_due=clock() - dt.timedelta(hours=1))
             if r < 0.65:
                 category = None
                 if case.community_id == y.pk and (case.category_id is None or rng.random() < 0.3):
@@ -468,9 +505,6 @@ def drive(world, rng, clock, n_cases: int) -> None:
             else:
                 merge(case, actor)
         elif case.status == Case.Status.ACCEPTED:
-            if rng.random() < 0.25 and case.first_contact_at is None:
-                # Simulated time: the response deadline passed before anybody called.
-                Case.objects.filter(pk=case.pk).update(response_due=clock() - dt.timedelta(hours=1))
             if r < 0.6:
                 case_dispatch(actor=actor, case=case, unit=rng.choice(units))
             elif r < 0.75:

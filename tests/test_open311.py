@@ -359,6 +359,17 @@ def test_rejected_and_merged_cases_are_closed_with_a_note(o311):
     assert open_ids == [master.number]
 
 
+def test_a_case_closed_as_not_resolvable_is_closed_with_why(o311):
+    from linli.cases.services import case_close_unresolved
+
+    worker = o311.world.users["worker"]
+    case = case_dispatch(actor=worker, case=case_accept(actor=worker, case=submit(o311, category=o311.property)))
+    case_close_unresolved(actor=worker, case=case, kind=Case.Unresolved.OWNERS,
+                          explanation="需业主表决，已电话告知13811112222")
+    shown = o311.client.get(f"{BASE}/requests/{case.number}.json", {"jurisdiction_id": "Y"}).json()[0]
+    assert (shown["status"], shown["status_notes"]) == ("closed", "需业主表决，已电话告知138****2222")
+
+
 def test_a_home_case_shows_its_courtyard_never_the_home(o311):
     world = o311.world
     home = world.households[0]

@@ -79,7 +79,8 @@ def identifiers(p) -> dict:
 
 def pages_of(p) -> list[str]:
     number = p["case"].number
-    return ["/cases/console/", f"/cases/console/{number}/", "/console/events/",
+    # The console opens on "needs action"; "?queue=all" lists every case the role reaches.
+    return ["/cases/console/", "/cases/console/?queue=all", f"/cases/console/{number}/", "/console/events/",
             f"/console/events/?target={number}", f"/api/v1/cases/{number}",
             # The other pages a staff role lands on: none may quote the case's people.
             "/console/", "/console/needs/", "/console/street/", "/cases/console/rates/",
@@ -105,7 +106,7 @@ def test_street_supervisor_sees_no_person_in_any_page(client, world, planted):
     supervisor = world.users["supervisor"]
     status, detail = page(client, supervisor, f"/cases/console/{planted['case'].number}/")
     assert status == 200 and "楼道灯坏了" in detail  # the problem, scrubbed
-    status, listing = page(client, supervisor, "/cases/console/")
+    status, listing = page(client, supervisor, "/cases/console/?queue=all")
     assert status == 200 and "楼道灯坏了" in listing and planted["case"].number in listing
     body = crawl(client, supervisor, planted)
     assert leaks(body, planted) == []

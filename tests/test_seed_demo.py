@@ -345,9 +345,9 @@ def test_one_seeded_event_with_counts(small_demo):
     assert e.community_id == small_demo.pk and e.actor is None and e.actor_label == "system"
     assert e.data["households"] == SMALL and e.data["seed"] == 11
     assert e.data["residents"] == Resident.objects.count()
-    # Besides the events of what the history derives (cases, need tags, hot issues, alerts),
-    # one event for the whole community.
-    derived = ("case.", "cases.", "needs.", "hotissue.", "alert.")
+    # Besides the events of what the history derives (cases, need tags, hot issues, alerts) and
+    # the defaults it installs (categories, the official holidays), one event for the whole community.
+    derived = ("case.", "cases.", "needs.", "household_need.", "hotissue.", "alert.", "holidays.")
     assert [e.verb for e in Event.objects.all() if not e.verb.startswith(derived)] == ["community.seeded"]
 
 
@@ -463,3 +463,30 @@ def test_demo_command_seeds_once_prints_sign_ins_once_and_mentions_hot_issues_an
     assert "Demo accounts" not in text
     assert "Hot issues:" in text and "formed from the history" in text
     assert "Early warning:" in text
+
+
+# --- the demo resident's own requests (issue 8, C7) ----------------------------------------------
+
+def test_the_demo_residents_requests_are_their_own(small_demo):
+    """The resident one signs in as sees "my requests": requests they raised in the app, in the
+    first person, in their own courtyard; one being handled, one resolved and awaiting their
+    rating, several closed with their rating. No hotline notes about someone else, no other
+    courtyard's problems."""
+    from linli.cases.models import Case
+
+    user = get_user_model().objects.get(username="resident")
+    me = Resident.objects.get(user=user)
+    mine = list(Case.objects.filter(reporter=me).order_by("created_at"))
+    assert len(mine) >= 5
+    for case in mine:
+        assert case.channel == Case.Channel.WEB and case.submitted_by_id == user.pk, case.number
+        assert "我" in case.description and "来电" not in case.description.replace("没来电", ""), case.description
+        assert case.grid_id == me.grid_id, case.description
+        if case.place == Case.Place.HOME:
+            assert case.household_id == me.household_id
+    S = Case.Status
+    assert any(c.status in (S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS) for c in mine)
+    assert any(c.status == S.RESOLVED and not c.rating for c in mine)
+    assert sum(1 for c in mine if c.status == S.CLOSED and c.rating) >= 3
+    # Nobody else's words: the hotline and the desk take other residents' requests.
+    assert not Case.objects.filter(submitted_by=user).exclude(reporter=me).exists()

@@ -211,7 +211,8 @@ class CaseIn(Schema):
 
 
 _MOVE_NEEDS = {"reject": ["reason"], "transfer": ["unit", "reason"], "return": ["reason"],
-               "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"]}
+               "resolve": ["resolution"], "rate": ["rating"], "visit_back": ["rating"], "merge": ["master"],
+               "close_unresolved": ["kind", "explanation"]}
 _TRANSITION_IN_RULES = {"allOf": [
     {"if": {"properties": {"action": {"const": action}}}, "then": {"required": needs}}
     for action, needs in _MOVE_NEEDS.items()]}
@@ -220,7 +221,8 @@ _TRANSITION_IN_RULES = {"allOf": [
 class TransitionIn(Schema):
     """One move of a case, with the fields that move needs: reject (reason, 2 to 500
     characters), transfer (unit, reason), return (reason), resolve (resolution, 2 to 4000
-    characters; photos as multipart), rate and visit_back (rating), merge (master)."""
+    characters; photos as multipart), rate and visit_back (rating), merge (master), close_unresolved
+    (kind, explanation; rating and comment when the resident gave one)."""
 
     model_config = pydantic.ConfigDict(extra="forbid", json_schema_extra=_TRANSITION_IN_RULES)
 
@@ -230,8 +232,12 @@ class TransitionIn(Schema):
     unit: Optional[int] = Field(None, description="dispatch, transfer: the handling unit's id.")
     reason: Optional[str] = Field(None, max_length=500, description="reject, transfer, return.")
     resolution: Optional[str] = Field(None, max_length=4000, description="resolve: what was done.")
-    rating: Optional[RatingIn] = Field(None, description="rate, visit_back.")
-    comment: Optional[str] = Field(None, max_length=500, description="rate, visit_back.")
+    rating: Optional[RatingIn] = Field(None, description="rate, visit_back, close_unresolved (optional).")
+    comment: Optional[str] = Field(None, max_length=500, description="rate, visit_back, close_unresolved.")
+    kind: Optional[Literal[tuple(Case.Unresolved.values)]] = Field(  # type: ignore[valid-type]
+        None, description="close_unresolved: why it cannot be resolved.")
+    explanation: Optional[str] = Field(None, max_length=2000,
+                                       description="close_unresolved: what the resident was told.")
     master: Optional[str] = Field(None, max_length=32, description="merge: the number of the case to merge into.")
 
 
@@ -668,6 +674,10 @@ def case_transition(request, number: str):
         if master is None:
             raise InvalidInput(_("Choose another open case of this community."), code="master", field="master")
         services.case_merge(actor=user, case=case, master=master)
+    elif a == "close_unresolved":
+        services.case_close_unresolved(actor=user, case=case, kind=move.kind or "",
+                                       explanation=move.explanation or "", rating=move.rating or "",
+                                       comment=move.comment or "")
     return case_out(_reloaded(case), request)
 
 

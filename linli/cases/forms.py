@@ -233,12 +233,23 @@ class StaffIntakeForm(forms.Form):
     photos = PhotosField()
     token = TokenField()
 
-    def __init__(self, *args, communities, grids, **kwargs):
+    def __init__(self, *args, communities, grids, patrol=False, default_grid=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         kwargs.setdefault("prefix", "intake")
         super().__init__(*args, **kwargs)
         self.fields["community"].queryset = communities
         self.fields["grid"].queryset = grids
+        self.patrol = patrol
+        if patrol:
+            # The grid worker's own report from the round: they are the reporter, so no caller's
+            # number or name is asked, and no resident's home; the place starts at their courtyard.
+            self.fields["channel"].choices = [(Case.Channel.PATROL, Case.Channel.PATROL.label)]
+            self.fields["channel"].initial = Case.Channel.PATROL
+            self.fields["channel"].widget = forms.HiddenInput()
+            del self.fields["resident_phone"], self.fields["contact_name"]
+            self.fields["place"].choices = [c for c in self.fields["place"].choices if c[0] != Case.Place.HOME]
+            if default_grid is not None:
+                self.fields["grid"].initial = default_grid.pk
         if communities.count() == 1:
             self.fields["community"].initial = communities.first().pk
             self.fields["community"].widget = forms.HiddenInput()
@@ -428,6 +439,23 @@ class MergeForm(MoveForm):
         return {"master": self.cleaned_data["master"]}
 
 
+class CloseUnresolvedForm(MoveForm):
+    """The office closes a case that cannot be resolved, once it has explained why to the
+    resident (诉求无法实现); it counts accepted, not resolved."""
+
+    title, button = _("Close: cannot be resolved"), _("Close as not resolvable")
+    kind = forms.ChoiceField(label=_("Why can it not be resolved?"),
+                             choices=[("", _("Choose the reason"))] + list(Case.Unresolved.choices))
+    explanation = forms.CharField(label=_("What was the resident told? The resident reads this."), max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 3}))
+    rating = forms.ChoiceField(label=_("The resident's rating, if asked on that call"), required=False,
+                               choices=[("", _("not asked, or no answer"))] + list(Case.Rating.choices))
+
+    def move_input(self) -> dict:
+        return {"kind": self.cleaned_data["kind"], "explanation": self.cleaned_data["explanation"],
+                "rating": self.cleaned_data["rating"]}
+
+
 class NoteForm(forms.Form):
     """A note on a case (not a move: the state stays)."""
 
@@ -460,7 +488,7 @@ class ContactRevealForm(forms.Form):
 # next steps first. The resident's RatingForm is not offered there (it has no title).
 MOVE_FORMS = {f.__name__: f for f in (AcceptForm, DispatchForm, ContactForm, StartForm, ResolveForm,
                                       VisitBackForm, RatingForm, TransferForm, ReturnForm, MergeForm,
-                                      RejectForm)}
+                                      CloseUnresolvedForm, RejectForm)}
 
 
 # --- lists and the dashboard -------------------------------------------------------------------
@@ -489,8 +517,14 @@ def _refs(qs, empty) -> list:
 class CaseFilterForm(forms.Form):
     """The staff case list: a queue, filters, and the drill-down of one number of the dashboard."""
 
+    # No queue: all cases, narrowed by the filters (the dashboard's drill-down links); the console
+    # opened bare lists "action" (linli.cases.today); "all" asks for every case explicitly.
     QUEUES = [
         ("", _("All cases")),
+        ("all", _("All cases")),
+        ("action", _("Needs action")),
+        ("due_today", _("Due today")),
+        ("mine", _("My cases")),
         ("triage", _("Triage")),
         ("accept", _("To accept")),
         ("unit", _("With my unit")),

@@ -99,12 +99,22 @@ class RoutingRule(models.Model):
 
 
 class Holiday(models.Model):
-    """A day off on a weekday, or a make-up working day (调休) on a weekend."""
+    """A day off on a weekday, or a make-up working day (调休) on a weekend.
+
+    ``source`` says where the row came from: the official calendar package
+    (``linli.cases.calendar``, replaced when the package's schedule changes) or an admin's
+    hand (never overwritten by a load; an official day an admin removes stays as a
+    hand-made ordinary day, so the next load does not bring it back)."""
+
+    class Source(models.TextChoices):
+        OFFICIAL = "official", _("official schedule")
+        MANUAL = "manual", _("set by hand")
 
     date = models.DateField(_("date"), unique=True)
     is_workday = models.BooleanField(
         _("working day"), default=False, help_text=_("Tick for a weekend day that is worked (调休)."))
     name = models.CharField(_("name"), max_length=40, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.MANUAL)
 
     class Meta:
         verbose_name = _("holiday")
@@ -138,6 +148,16 @@ class Case(models.Model):
         PARTNER = "partner", _("another system")
 
     HUMAN_CATEGORY_SOURCES = (CategorySource.RESIDENT, CategorySource.STAFF_INTAKE, CategorySource.STAFF_ACCEPT)
+
+    class Unresolved(models.TextChoices):
+        """Why the office closed a case that could not be resolved (诉求无法实现, explained to
+        the resident): the move ``close_unresolved`` (docs/cases.md)."""
+
+        OWNERS = "owners", _("it needs the owners' decision")
+        LAW = "law", _("the law or policy does not allow it")
+        AUTHORITY = "authority", _("it is a court's or another authority's matter")
+        WITHDRAWN = "withdrawn", _("the resident withdrew it")
+        OTHER = "other", _("another reason")
 
     class Channel(models.TextChoices):
         WEB = "web", _("resident, on the web")
@@ -229,6 +249,12 @@ class Case(models.Model):
     return_count = models.PositiveSmallIntegerField(_("returned by units"), default=0)
 
     reject_reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+    # Closed without being resolved (``close_unresolved``): why, and what the resident was told.
+    # Such a case counts accepted, not resolved (linli.cases.rates).
+    unresolved_kind = models.CharField(_("why it could not be resolved"), max_length=12, blank=True, default="",
+                                       choices=Unresolved.choices)
+    unresolved_explanation = models.TextField(_("explanation given to the resident"), blank=True,
+                                              max_length=2000)
     resolution = models.TextField(_("result"), blank=True, max_length=4000)
     rating = models.CharField(_("rating"), max_length=12, choices=Rating.choices, blank=True)
     rating_comment = models.CharField(_("comment"), max_length=500, blank=True)
@@ -252,6 +278,23 @@ class Case(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def responded_at(self):
+        """When the case was first responded to: accepted, rejected with a reason, or its
+        resident contacted, whichever came first; None while nobody has. The same test in
+        SQL: ``linli.cases.deadlines.responded_q`` (docs/cases.md, "Time limits")."""
+        rejected = self.closed_at if self.status == self.Status.REJECTED else None
+        moments = [m for m in (self.accepted_at, self.first_contact_at, rejected) if m is not None]
+        return min(moments) if moments else None
+
+    @property
+    def expected_reply_by(self):
+        """The reply date a resident is told on their case page: the response deadline, while
+        the case is open and nobody has responded; None otherwise (see ``responded_at``)."""
+        if not self.is_open or self.responded_at is not None:
+            return None
+        return self.response_due
 
 
 class CasePhoto(models.Model):
@@ -367,7 +410,7 @@ class CaseRollup(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     value = models.BigIntegerField()  # the courtyard's, unit's or category's id; 0: none
     submitted = models.IntegerField(default=0)
-    responded = models.IntegerField(default=0)  # a response deadline, and the resident contacted
+    responded = models.IntegerField(default=0)  # a response deadline, and responded (Case.responded_at)
     responded_in_time = models.IntegerField(default=0)
     accepted = models.IntegerField(default=0)
     resolved = models.IntegerField(default=0)

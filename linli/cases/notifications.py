@@ -92,6 +92,14 @@ def _messages(event, case: Case) -> Iterator[tuple[Iterable[int], str, str]]:
         yield (_resident_user_ids(case), _("Your request %(number)s was resolved") % vars(w),
                _("The unit has finished handling your request. Please rate the handling: "
                  "satisfied, basically satisfied or unsatisfied."))
+    elif verb == "case.closed_unresolved":
+        # The resident's own request: told in full, as on their page (the office explained it already).
+        w = _Words(number=case.number, reason=scrub(case.unresolved_explanation))
+        yield (_resident_user_ids(case), _("Your request %(number)s was closed: it could not be resolved") % vars(w),
+               _("Why: %(reason)s") % vars(w))
+        if case.unit_id:
+            yield (_unit_staff(case.unit_id), _("Case %(number)s closed by the community office") % vars(w),
+                   _("The office closed the case as not resolvable; nothing more is needed from your unit."))
     elif verb in ("case.rated", "case.visited_back") and data.get("to") == S.DISPATCHED and case.unit_id:
         yield (_unit_staff(case.unit_id), _("Case %(number)s reopened") % vars(w),
                _("The resident was not satisfied with the result, so the case is back with your unit."))
@@ -100,12 +108,18 @@ def _messages(event, case: Case) -> Iterator[tuple[Iterable[int], str, str]]:
         w = _Words(number=case.number, due=_when(case.response_due if response else case.resolve_due))
         holders = (_unit_staff(case.unit_id) if case.unit_id and case.status in (S.DISPATCHED, S.IN_PROGRESS)
                    else _office(case))
-        body = (_("Contact the resident by %(due)s.") if response else _("Resolve the case by %(due)s.")) % vars(w)
+        if not response:
+            body = _("Resolve the case by %(due)s.") % vars(w)
+        elif case.status == S.SUBMITTED:  # the response clock runs from receipt
+            body = _("Accept the case, or reject it with a reason, by %(due)s.") % vars(w)
+        else:
+            body = _("Contact the resident by %(due)s.") % vars(w)
         yield (holders, _("Case %(number)s is nearly due") % vars(w), body)
     elif verb == "case.marked_overdue":
         response = _deadline_kind(data) == "response"
         yield (_community_admins(case), _("Case %(number)s is overdue") % vars(w),
-               _("The time limit for the first contact has passed.") if response
+               (_("The time limit for responding to it has passed.") if case.status == S.SUBMITTED
+                else _("The time limit for the first contact has passed.")) if response
                else _("The time limit for resolving it has passed."))
     elif verb == "case.escalated":
         if _level(data) >= 2:

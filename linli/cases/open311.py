@@ -261,6 +261,8 @@ def _status_notes(case: Case, names=()) -> str | None:
         return public_text(case.reject_reason, names)
     if case.status == Case.Status.MERGED:
         return _("Duplicate of %(number)s.") % {"number": case.master.number} if case.master_id else None
+    if case.status == Case.Status.CLOSED and case.unresolved_kind:
+        return public_text(case.unresolved_explanation, names)  # closed as not resolvable: why
     if case.status in (Case.Status.RESOLVED, Case.Status.CLOSED):
         return public_text(case.resolution, names)
     return None

@@ -16,7 +16,7 @@ their master case counts once. A rate with nothing to count is ``None``, not 0.
 For a reader (a :class:`Reach`, from :func:`reach_of`), the numbers are summed
 from the rollup (linli.cases.rollup: counts per community, courtyard, unit,
 category and month), plus, counted live from the Case table, the few cases whose
-response fell due since nobody called, the edges of a period that does not
+response fell due since nobody responded, the edges of a period that does not
 cover whole months, and the cases the reader sees only as the one who raised or
 typed them in. Any other set of cases (a queryset) is counted live:
 :func:`three_rates_live`, the reference the rollup is tested against.
@@ -51,6 +51,7 @@ from linli.community.scope import scope_of
 from linli.core.errors import InvalidInput
 
 from . import rollup
+from .deadlines import awaiting_response_q, responded_in_time_q, responded_q
 from .models import Case, CaseRollup, Category
 
 S = Case.Status
@@ -111,7 +112,9 @@ def unrated_policy_setting(value: str | None = None) -> str:
 def measure_q(name: str, *, now: dt.datetime, policy: str) -> Q:
     """The filter that defines one measure; counted and drilled into alike."""
     accepted = Q(accepted_at__isnull=False)
-    unrated_closed = Q(status=S.CLOSED, rating="")
+    # Closed unrated after a resolution; a case closed as not resolvable (``close_unresolved``)
+    # counts in satisfaction only when someone rated it, whatever the unrated policy.
+    unrated_closed = Q(status=S.CLOSED, rating="", unresolved_kind="")
     content = Q(rating__in=(R.SATISFIED, R.BASIC))
     rated = ~Q(rating="")
     if policy == "satisfied":
@@ -121,15 +124,17 @@ def measure_q(name: str, *, now: dt.datetime, policy: str) -> Q:
     if name == "submitted":
         return Q()
     if name == "response_due":
-        # The response has fallen due: its deadline has passed, or the resident was contacted.
-        return Q(response_due__isnull=False) & (Q(response_due__lte=now) | Q(first_contact_at__isnull=False))
+        # The response has fallen due: the case was responded to (accepted, rejected with a
+        # reason, or the resident contacted), or its deadline, counted from receipt, has passed
+        # with nobody responding: from that moment on it counts, as late.
+        return Q(response_due__isnull=False) & (Q(response_due__lte=now) | responded_q())
     if name == "responded_in_time":
-        return Q(response_due__isnull=False, first_contact_at__isnull=False,
-                 first_contact_at__lte=F("response_due"))
+        return Q(response_due__isnull=False) & responded_in_time_q()
     if name == "accepted":
         return accepted
     if name == "resolved":
-        return accepted & (Q(status__in=(S.RESOLVED, S.CLOSED)) | Q(resolved_at__isnull=False))
+        # Closed as not resolvable: accepted, not resolved (docs/cases.md, "The three rates").
+        return accepted & Q(unresolved_kind="") & (Q(status__in=(S.RESOLVED, S.CLOSED)) | Q(resolved_at__isnull=False))
     if name == "rated":
         return rated
     if name == "satisfied_or_basic":
@@ -451,9 +456,9 @@ def _rollup_counts(reach: Reach, by, start, end, now) -> dict[tuple, dict]:
                 value = tops.get(value, value) if tops else value
                 key = key[:position] + (value,) + key[position + 1:]
             add(key, {c: values[n] for n, c in components.items()})
-        # The live part: responses fallen due by now with nobody called yet (a partial index).
+        # The live part: responses fallen due by now with nobody responding yet.
         pending = (Case.objects.filter(reach.org_q()).filter(_range_q(lo, hi))
-                   .filter(response_due__isnull=False, first_contact_at__isnull=True, response_due__lte=now)
+                   .filter(_pending_q(now))
                    .exclude(status=S.MERGED).order_by())
         for key, values in grouped(pending, _dimension_expression, {"n_pending": Count("pk")}):
             add(key, {"pending": values["n_pending"]})
@@ -470,12 +475,17 @@ def _rollup_counts(reach: Reach, by, start, end, now) -> dict[tuple, dict]:
     if live is not None:
         counted = {f"n_{name}": Count("pk", filter=rollup.component_q(name)) if name != "submitted"
                    else Count("pk") for name in rollup.COMPONENTS}
-        counted["n_pending"] = Count("pk", filter=Q(response_due__isnull=False, first_contact_at__isnull=True,
-                                                    response_due__lte=now))
+        counted["n_pending"] = Count("pk", filter=_pending_q(now))
         cases = Case.objects.filter(live).exclude(status=S.MERGED).order_by()
         for key, values in grouped(cases, _dimension_expression, counted):
             add(key, {name: values[f"n_{name}"] for name in COUNTED})
     return parts
+
+
+def _pending_q(now: dt.datetime) -> Q:
+    """Unanswered past the response deadline: late, and in ``response_due`` (not in the
+    rollup, which holds only what does not change with time)."""
+    return Q(response_due__isnull=False, response_due__lte=now) & awaiting_response_q()
 
 
 def _rollup_dimension(name: str):

@@ -9,7 +9,7 @@ dimensions at once would have nearly a row per case at a street's density (800
 cases a community a month over hundreds of courtyard × category × unit
 combinations); one dimension at a time, a community's month is about 60 rows.
 The dashboard sums them; linli.cases.rates adds the one part that does change
-with time (cases whose response deadline passes while nobody has called) from
+with time (cases whose response deadline passes while nobody has responded) from
 the Case table.
 
 Kept exactly: every write to a case goes through ``services._submit`` or
@@ -30,6 +30,7 @@ from django.db.models import CharField, Count, DateField, F, Q, Value
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
+from .deadlines import responded_in_time_q, responded_q
 from .models import Case, CaseRollup
 
 S = Case.Status
@@ -44,21 +45,25 @@ def component_q(name: str) -> Q:
     """The filter on Case for one component; :func:`vector` is the same test in Python."""
     if name == "submitted":
         return Q()
+    # Responded: accepted, rejected with a reason or the resident contacted, whichever came
+    # first (Case.responded_at), against the deadline counted from receipt.
     if name == "responded":
-        return Q(response_due__isnull=False, first_contact_at__isnull=False)
+        return Q(response_due__isnull=False) & responded_q()
     if name == "responded_in_time":
-        return Q(response_due__isnull=False, first_contact_at__isnull=False,
-                 first_contact_at__lte=F("response_due"))
+        return Q(response_due__isnull=False) & responded_in_time_q()
     if name == "accepted":
         return Q(accepted_at__isnull=False)
     if name == "resolved":
-        return Q(accepted_at__isnull=False) & (Q(status__in=(S.RESOLVED, S.CLOSED)) | Q(resolved_at__isnull=False))
+        # A case closed as not resolvable (``close_unresolved``) is accepted, never resolved.
+        return (Q(accepted_at__isnull=False, unresolved_kind="")
+                & (Q(status__in=(S.RESOLVED, S.CLOSED)) | Q(resolved_at__isnull=False)))
     if name == "rated":
         return ~Q(rating="")
     if name in ("satisfied", "basic", "unsatisfied"):
         return Q(rating=name)
     if name == "unrated_closed":
-        return Q(status=S.CLOSED, rating="")
+        # Resolved, then closed by the job with nobody rating it; not a case closed unresolved.
+        return Q(status=S.CLOSED, rating="", unresolved_kind="")
     raise ValueError(name)
 
 
@@ -66,20 +71,22 @@ def vector(case: Case) -> tuple[int, ...]:
     """The case's counts, in the order of COMPONENTS (all 0 for a merged case)."""
     if case.status == S.MERGED:
         return (0,) * len(COMPONENTS)
-    responded = case.response_due is not None and case.first_contact_at is not None
+    responded_at = case.responded_at
+    responded = case.response_due is not None and responded_at is not None
     accepted = case.accepted_at is not None
     rating = case.rating or ""
+    unresolved = bool(case.unresolved_kind)
     return tuple(int(bool(x)) for x in (
         True,
         responded,
-        responded and case.first_contact_at <= case.response_due,
+        responded and responded_at <= case.response_due,
         accepted,
-        accepted and (case.status in (S.RESOLVED, S.CLOSED) or case.resolved_at is not None),
+        accepted and not unresolved and (case.status in (S.RESOLVED, S.CLOSED) or case.resolved_at is not None),
         rating != "",
         rating == Case.Rating.SATISFIED,
         rating == Case.Rating.BASIC,
         rating == Case.Rating.UNSATISFIED,
-        case.status == S.CLOSED and rating == "",
+        case.status == S.CLOSED and rating == "" and not unresolved,
     ))
 
 

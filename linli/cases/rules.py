@@ -14,6 +14,8 @@ so "may this account accept this case?" has one answer everywhere.
 
 from __future__ import annotations
 
+import rules
+
 from linli.community.scope import scope_of
 from linli.core.masking import scrub
 
@@ -116,3 +118,20 @@ def may_reveal_contact(actor, case: Case) -> bool:
     if _is_office(scope, case):
         return True
     return (case.is_open and not case.anonymous and case.unit_id is not None and case.unit_id in scope.organisations)
+
+
+# --- the case settings (docs/roles.md, "Case settings") ----------------------------------------
+
+@rules.predicate
+def may_edit_case_settings(user, community=None) -> bool:
+    """Routing rules, keywords, time limits and the holiday calendar are configuration: the
+    community's administrators edit them (with ``community``: that one's; without: any, for
+    the menu and the installation-wide holiday calendar). Workers, the party secretary, grid
+    workers, units, supervisors and residents do not."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    admin = scope_of(user).admin_communities
+    return community.pk in admin if community is not None else bool(admin)
+
+
+rules.add_perm("cases.edit_settings", may_edit_case_settings)

@@ -21,11 +21,14 @@ from django.utils import timezone
 from linli.community.scope import scope_of
 from linli.core.errors import NotFound
 
+from .deadlines import awaiting_response_q
 from .models import Case
 
 S = Case.Status
 # Open and waiting on someone other than the resident (a resolved case waits for a rating).
 WORKING_STATUSES = (S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS)
+# Deadlines run on these (the response clock from receipt: a case waiting to be accepted too).
+WATCHED_STATUSES = (S.SUBMITTED,) + WORKING_STATUSES
 SIMILAR_WINDOW = dt.timedelta(days=30)
 
 
@@ -78,12 +81,13 @@ def unit_queue(user) -> QuerySet[Case]:
 
 
 def overdue_q(now: dt.datetime | None = None) -> Q:
-    """Open cases past a deadline now: not contacted by response_due, or not resolved
-    by resolve_due. Computed from the dues, so it is right even before the tick runs."""
+    """Open cases past a deadline now: not responded to (accepted, rejected or contacted) by
+    response_due, counted from receipt, or not resolved by resolve_due. Computed from the
+    dues, so it is right even before the tick runs."""
     now = now or timezone.now()
-    late_response = Q(first_contact_at__isnull=True, response_due__lt=now)
+    late_response = Q(response_due__lt=now) & awaiting_response_q()
     late_resolution = Q(resolve_due__lt=now)
-    return Q(status__in=WORKING_STATUSES) & (late_response | late_resolution)
+    return Q(status__in=WATCHED_STATUSES) & (late_response | late_resolution)
 
 
 def overdue_queue(user, *, now: dt.datetime | None = None) -> QuerySet[Case]:

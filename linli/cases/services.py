@@ -17,7 +17,7 @@ from linli.core.errors import InvalidInput, PermissionDenied
 from linli.core.validators import validate_phone
 
 from . import classify, deadlines, rollup, rules
-from .models import Case, CaseCounter, CaseNote, Category, IdempotencyKey, RoutingRule, TimeLimit, Urgency
+from .models import Case, CaseCounter, CaseNote, Category, IdempotencyKey, RoutingRule, Urgency
 from .places import grid_at
 from .workflow import IllegalTransition, transition
 
@@ -213,6 +213,8 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         case.category_source = machine_category_source(suggestion) if confident else Case.CategorySource.NONE
     else:
         case.category_source = INTAKE_CATEGORY_SOURCE.get(case.channel, Case.CategorySource.PARTNER)
+    # The response clock starts now, at receipt, on every channel (docs/cases.md, "Time limits").
+    case.response_due = deadlines.response_due_for(case)
     case.number = _next_number(intake.community, now)
     case.save()
     rollup.record(None, case)
@@ -256,22 +258,24 @@ def route(case: Case) -> Organisation | None:
     return case.category.default_unit
 
 
-def time_limit_for(case: Case) -> TimeLimit | None:
-    """The category's limit for the case's urgency, else its parent category's."""
-    limit = TimeLimit.objects.filter(category_id=case.category_id, urgency=case.urgency).first()
-    if limit is None:
-        limit = TimeLimit.objects.filter(category_id=case.category.parent_id, urgency=case.urgency).first() \
-            if case.category and case.category.parent_id else None
-    return limit
+time_limit_for = deadlines.time_limit_for
 
 
-def _set_deadlines(case: Case, start) -> None:
+def _start_response_clock(case: Case) -> None:
+    """A case received before the response clock ran at receipt (an old row the tick has not
+    reached yet) gets its deadline from receipt when it is answered, so the rates count it."""
+    if case.response_due is None:
+        case.response_due = deadlines.response_due_for(case)
+
+
+def _set_resolve_deadline(case: Case, start) -> None:
+    """The resolution clock starts at acceptance (docs/cases.md: as 12345 counts a handling
+    unit's time from when it takes the order); the response clock ran from receipt."""
     limit = time_limit_for(case)
     if limit is None:
         return
-    case.response_due = deadlines.due(start, limit.response_amount, limit.response_unit)
     case.resolve_due = deadlines.due(start, limit.resolve_amount, limit.resolve_unit)
-    case.response_reminded = case.resolve_reminded = False
+    case.resolve_reminded = False
 
 
 def case_accept(*, actor, case: Case, category: Category | None = None, urgency: str | None = None) -> Case:
@@ -290,8 +294,11 @@ def case_accept(*, actor, case: Case, category: Category | None = None, urgency:
             raise InvalidInput(_("Choose a category before accepting."), code="category_required",
                                field="category")
         c.needs_triage = False
+        # Accepting is the response; its deadline, counted from receipt, is not moved by the
+        # category or urgency chosen now (the resident was told it; docs/cases.md).
+        _start_response_clock(c)
         c.accepted_at = now
-        _set_deadlines(c, now)
+        _set_resolve_deadline(c, now)
     return transition(case, "accept", actor=actor, apply=apply)
 
 
@@ -301,6 +308,7 @@ def case_reject(*, actor, case: Case, reason: str) -> Case:
         raise InvalidInput(_("Say why the case is rejected; the resident will read it."), field="reason")
 
     def apply(c, now):
+        _start_response_clock(c)  # a rejection with its reason is the response
         c.reject_reason = reason[:500]
         c.closed_at = now
     return transition(case, "reject", actor=actor, apply=apply)
@@ -439,11 +447,40 @@ def case_merge(*, actor, case: Case, master: Case) -> Case:
     return transition(case, "merge", actor=actor, apply=apply, data={"master": master.number})
 
 
+def case_close_unresolved(*, actor, case: Case, kind: str, explanation: str, rating: str = "",
+                          comment: str = "") -> Case:
+    """The office closes a case that cannot be resolved (诉求无法实现), having explained why to
+    the resident: it counts accepted, not resolved (docs/cases.md, "Closed, not resolved").
+    ``rating``: the resident's view, when the office asked for it on that call; an earlier
+    rating (unsatisfied, before a reopening) stays when none is given."""
+    if kind not in Case.Unresolved.values:
+        raise InvalidInput(_("Choose why the case cannot be resolved."), field="kind")
+    explanation = (explanation or "").strip()
+    if len(explanation) < 2:
+        raise InvalidInput(_("Write what the resident was told; they read it."), field="explanation")
+    if len(explanation) > 2000:
+        raise InvalidInput(_("An explanation has at most %(n)d characters.") % {"n": 2000}, field="explanation")
+    if rating and rating not in Case.Rating.values:
+        raise InvalidInput(_("Choose satisfied, basically satisfied or unsatisfied."), field="rating")
+
+    def apply(c, now):
+        c.unresolved_kind = kind
+        c.unresolved_explanation = explanation
+        c.closed_at = now
+        if rating:
+            c.rating, c.rating_comment, c.rated_at = rating, (comment or "").strip()[:500], now
+    data = {"kind": kind, "reason": scrub_reason(case, explanation)}
+    if rating:
+        data["rating"] = rating
+    return transition(case, "close_unresolved", actor=actor, apply=apply, data=data)
+
+
 # The service of each move people make (the deadline job makes close_unrated itself).
 MOVE_SERVICES = {
     "accept": case_accept, "reject": case_reject, "dispatch": case_dispatch, "transfer": case_transfer,
     "return": case_return, "start": case_start, "contact": case_contact, "resolve": case_resolve,
     "rate": case_rate, "visit_back": case_visit_back, "merge": case_merge,
+    "close_unresolved": case_close_unresolved,
 }
 
 

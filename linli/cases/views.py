@@ -48,9 +48,10 @@ from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.masking import scrub
 from linli.core.models import Event
 from linli.core.signin import client_address
+from linli.core.viewed import viewed
 from linli.core.web import json_error, no_store, staff_page
 
-from . import classify, rates, rules, selectors, services
+from . import classify, people, rates, rules, selectors, services, today
 from .forms import (
     MOVE_FORMS, CaseFilterForm, ContactRevealForm, IntakeForm, NoteForm, RatesForm, RatingForm, StaffIntakeForm,
     add_service_error,
@@ -152,6 +153,14 @@ def resident_timeline(case: Case) -> list[dict]:
                     "rating": rating}
         elif verb == "case.closed_unrated":
             text = _("Closed without a rating.")
+        elif verb == "case.closed_unresolved":
+            # The case row keeps what the resident was told; the event only a scrubbed copy.
+            kind = Case.Unresolved(data["kind"]).label if data.get("kind") in Case.Unresolved.values \
+                else Case.Unresolved.OTHER.label
+            text = _("Closed: this could not be resolved, because %(kind)s. %(explanation)s") % {
+                "kind": kind, "explanation": case.unresolved_explanation}
+            if rating:
+                text += " " + _("You rated the handling: %(rating)s.") % {"rating": rating}
         elif verb == "case.merged":
             text = _("Joined with request %(number)s about the same problem; it is handled there.") % {
                 "number": data.get("master", "")}
@@ -166,9 +175,12 @@ def resident_timeline(case: Case) -> list[dict]:
 
 
 def _event_label(verb: str):
-    """How the staff history names an event: its move's label, or the case's other events'."""
+    """How the staff history names an event: its move's label, the case's other events', or the
+    verb's registered label; never the verb's code (an unregistered verb reads "other change")."""
     move = move_by_verb(verb)
-    return move.label if move is not None else OTHER_EVENTS.get(verb, verb)
+    if move is not None:
+        return move.label
+    return OTHER_EVENTS.get(verb) or registry.event_label(verb) or _("other change")
 
 
 DEADLINE_WORDS = {"response": gettext_lazy("contact with the resident"), "resolution": gettext_lazy("resolution")}
@@ -215,6 +227,8 @@ def staff_timeline(case: Case, view: str = rules.FULL) -> list[dict]:
             details.append(text(case.reject_reason))
         label = CONTACT_REVEALED if event.verb == "case.contact_revealed" else _event_label(event.verb)
         actor = event.actor_label
+        if event.actor_id is None and actor == "system":
+            actor = _("system")  # a job's event: the stored label is a code, not a name
         if not full and event.actor_id in residents:
             actor = _("resident")
         rows.append({"at": event.created_at, "actor": actor,
@@ -407,9 +421,12 @@ def _render_detail(request, case, rating_form=None, status=200):
     may_rate = "rate" in allowed_moves(request.user, case)
     if may_rate and rating_form is None:
         rating_form = RatingForm(case=case, move="rate")
+    viewed(request.user, "cases.case", case.pk)  # its notifications are read now (linli/core/viewed.py)
     return render(request, "cases/detail.html", {
         "case": case, "timeline": resident_timeline(case), "photos": list(case.photos.all()),
         "rating_form": rating_form if may_rate else None,
+        # "We will reply by …": while the office has not yet contacted the resident.
+        "reply_due": case.response_due if case.is_open and case.first_contact_at is None else None,
     }, status=status)
 
 
@@ -445,13 +462,18 @@ def case_rate(request, number):
 
 def _queues(user) -> list[dict]:
     base = selectors.cases_for(user)
+    now = timezone.now()
     queues = [
+        # What waits on this account now (the console's default; linli.cases.today says what).
+        ("action", _("Needs action"), today.queue_cases(user, "action", now)),
         ("triage", _("Triage"), selectors.triage_queue(user)),
         ("accept", _("To accept"), selectors.acceptance_queue(user)),
         ("unit", _("With my unit"), selectors.unit_queue(user)),
+        ("mine", _("My cases"), today.queue_cases(user, "mine", now)),
         ("progress", _("In progress"), base.filter(status=S.IN_PROGRESS)),
+        ("due_today", _("Due today"), today.queue_cases(user, "due_today", now)),
+        ("overdue", _("Overdue"), selectors.overdue_queue(user, now=now)),
         ("rating", _("Awaiting rating"), base.filter(status=S.RESOLVED)),
-        ("overdue", _("Overdue"), selectors.overdue_queue(user)),
     ]
     return [{"code": code, "label": label, "cases": qs} for code, label, qs in queues]
 
@@ -512,10 +534,12 @@ def console(request):
     for queue in queues:
         queue["count"] = queue["cases"].count()
     all_count = selectors.cases_for(user).count()
-    form = CaseFilterForm(request.GET or None, **_filter_choices(user))
+    form = CaseFilterForm(request.GET or None, initial={"queue": "action"}, **_filter_choices(user))
     page, url_params, current = None, "", ""
     if not request.GET or form.is_valid():
-        c = form.cleaned_data if form.is_bound else {}
+        # Opened bare, the console lists what needs action; "All cases" is ?queue=all, and a
+        # filter without a queue (the dashboard's drill-down) searches all cases too.
+        c = form.cleaned_data if form.is_bound else {"queue": "action"}
         current = c.get("queue", "")
         qs = next((q["cases"] for q in queues if q["code"] == current), selectors.cases_for(user))
         measure = c.get("measure")
@@ -541,7 +565,7 @@ def console(request):
             # The line under each number: scrubbed for whoever does not see the case in full.
             case.summary = (scrub(case.description) if rules.case_view(user, case) == rules.FULL
                             else rules.scrub_for_outsiders(case, case.description))
-        url_params = form.url_params() if form.is_bound else ""
+        url_params = form.url_params() if form.is_bound else "queue=action"
     measure_label = ""
     if form.is_bound and form.is_valid() and form.cleaned_data.get("measure"):
         m = form.cleaned_data["measure"]
@@ -551,6 +575,8 @@ def console(request):
         "queues": queues, "all_count": all_count, "form": form, "page": page, "url_params": url_params, "current": current,
         "measure_label": measure_label, "now": timezone.now(),
         "may_intake": bool(scope.worker_communities or scope.grids),
+        "may_patrol": bool(scope.grids),
+        "current_label": next((q["label"] for q in queues if q["code"] == current), _("All cases")),
         "open_filters": form.is_bound and (not form.is_valid() or form.has_filters),
     })
 
@@ -653,11 +679,12 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200, re
     if may_note and note_form is None:
         note_form = NoteForm(case=case)
     now = timezone.now()
-    overdue = case.status in selectors.WORKING_STATUSES and bool(
-        (case.first_contact_at is None and case.response_due and case.response_due < now)
+    overdue = case.status in selectors.WATCHED_STATUSES and bool(
+        (case.responded_at is None and case.response_due and case.response_due < now)
         or (case.resolve_due and case.resolve_due < now))
     may_reveal = rules.may_reveal_contact(user, case) and (
         case.contact_phone is not None or (case.reporter_id is not None and case.reporter.phone is not None))
+    viewed(user, "cases.case", case.pk)  # opened or acted on: its notifications are read
     return render(request, "cases/staff_detail.html", {
         "case": case, "forms": forms, "moves": moves, "behalf": behalf,
         "behalf_open": bound is not None and bound.move in {m["name"] for m in behalf},
@@ -669,6 +696,8 @@ def _render_staff_case(request, case, bound=None, note_form=None, status=200, re
         "revealed": revealed,
         # Other apps' panels quote other cases: only for those who see this one in full.
         "panels": _panels(request, case) if shown["full"] else [],
+        # The reporter's and household's pages and earlier requests: the full view only (people.py).
+        "people": people.case_people(user, case),
     }, status=status)
 
 
@@ -781,21 +810,26 @@ def staff_new(request):
     communities, grids = _intake_places(user)
     if not communities.exists():
         return core_views.forbidden(request)
+    # ?channel=patrol: the grid worker's patrol report (巡查上报), no caller asked for.
+    patrol = request.GET.get("channel") == Case.Channel.PATROL
+    options = {"communities": communities, "grids": grids, "patrol": patrol,
+               "default_grid": grids.filter(pk__in=scope_of(user).grids).first() if patrol else None}
     if request.method == "POST":
-        form = StaffIntakeForm(request.POST, request.FILES, communities=communities, grids=grids)
+        form = StaffIntakeForm(request.POST, request.FILES, **options)
         if form.is_valid():
             case = _staff_submit(request, form)
             if case is not None:
                 messages.success(request, _("Case %(number)s was created.") % {"number": case.number})
                 return redirect("cases:staff_detail", number=case.number)
     else:
-        form = StaffIntakeForm(communities=communities, grids=grids)
-    return render(request, "cases/staff_new.html", {"form": form, "suggest_url": reverse("cases:suggest")})
+        form = StaffIntakeForm(**options)
+    return render(request, "cases/staff_new.html", {"form": form, "suggest_url": reverse("cases:suggest"),
+                                                    "patrol": patrol})
 
 
 def _staff_submit(request, form):
     c = form.cleaned_data
-    community, phone, place = c["community"], c["resident_phone"], c["place"]
+    community, phone, place = c["community"], c.get("resident_phone", ""), c["place"]
     reporter = None
     if phone:
         # Through the registry search: only residents this account may see are found.

@@ -6,6 +6,7 @@
         ↓                 │                                                             rate / visit-back
      rejected        merge (from submitted or accepted) → merged                        ↓
                                                                                       closed
+    accepted, dispatched or in_progress ─close_unresolved (the office explains why)→ closed
 
 :data:`CASE` is the only place that says which moves there are, from which
 states, to which, who may make them (a rule of linli.cases.rules), how pages
@@ -68,6 +69,12 @@ CASE = Workflow(
              form="VisitBackForm", message=gettext_lazy("Visit-back rating recorded for case %(number)s.")),
         Move("close_unrated", {S.RESOLVED}, S.CLOSED, SYSTEM, gettext_lazy("closed without rating"),
              "closed_unrated"),
+        # 诉求无法实现: what the resident asks cannot be done (the owners must decide, the law
+        # forbids it, a court's matter …); the office explains why and closes the case, which
+        # counts accepted, not resolved. From a reopened case too (dispatched again).
+        Move("close_unresolved", {S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS}, S.CLOSED, OFFICE,
+             gettext_lazy("closed: could not be resolved"), "closed_unresolved", form="CloseUnresolvedForm",
+             message=gettext_lazy("Case %(number)s closed as not resolvable; the resident was told why.")),
         Move("merge", {S.SUBMITTED, S.ACCEPTED}, S.MERGED, OFFICE, gettext_lazy("merged"), "merged",
              form="MergeForm", message=gettext_lazy("Case %(number)s merged.")),
     ],

@@ -21,6 +21,10 @@ EVENT_LABELS = {
     "community.created": _("added a community"),
     "community.changed": _("changed a community"),
     "community.deleted": _("deleted a community"),
+    "unit.created": _("added a building unit"),
+    "residents.imported": _("imported residents"),
+    "needs.categories_installed": _("installed the default need categories"),
+    "community.seeded": _("built the demo community"),
 }
 
 

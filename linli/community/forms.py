@@ -208,7 +208,9 @@ class RevealForm(forms.Form):
 
 def event_target_choices():
     models = sorted(
-        (m for m in apps.get_models() if m.__module__.startswith("linli.")),
+        # Records that have a name of their own (a translated verbose_name); bookkeeping rows
+        # (counters, cursors, idempotency keys) are no event's target and would list in English.
+        (m for m in apps.get_models() if m.__module__.startswith("linli.") and "verbose_name" in m._meta.original_attrs),
         key=lambda m: str(m._meta.verbose_name),
     )
     return [("", _("Any kind"))] + [(m._meta.label_lower, m._meta.verbose_name) for m in models]
@@ -217,7 +219,9 @@ def event_target_choices():
 class EventFilterForm(forms.Form):
     verb = forms.CharField(
         label=_("Action"), required=False, max_length=64,
-        help_text=_("For example resident.revealed, or resident for every resident action."),
+        # No code as an example (tests/test_words.py): the list shows each action's code when pointed at.
+        help_text=_("The code an action shows when you point at it in the list, or its first part "
+                    "(resident) for every action on that kind of record."),
     )
     target_type = forms.ChoiceField(label=_("Kind of record"), required=False, choices=event_target_choices)
     actor = forms.CharField(label=_("Account"), required=False, max_length=150)

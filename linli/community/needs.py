@@ -748,14 +748,17 @@ def need_tree_for(user) -> list[NeedGroup]:
 
 def households_with_needs(user, *, codes: Iterable[str] = (), match_all: bool = True, grid_id=None,
                           building_id=None, age_band: int | None = None, today: dt.date | None = None,
-                          now: dt.datetime | None = None):
+                          now: dt.datetime | None = None, waiting: bool = False):
     """Households the account sees that carry the tags: all of ``codes`` (or any of them);
-    with no code, every household with at least one tag. Registry filters narrow it;
-    none widens the scope."""
+    with no code, every household with at least one tag. ``waiting``: only tags the rules
+    suggested that no one has confirmed or dismissed yet (the decisions waiting on staff).
+    Registry filters narrow it; none widens the scope."""
     from .selectors import AGE_BANDS
 
     now = now or timezone.now()
     active = HouseholdNeed.objects.filter(active_q(now))
+    if waiting:
+        active = active.filter(status=Status.SUGGESTED)
     qs = staff_households(user)
     codes = [c for c in dict.fromkeys(codes) if c]
     if not codes:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from linli.core import registry
@@ -22,15 +23,31 @@ from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.masking import scrub
 from linli.core.web import no_store, staff_page
 
-from . import selectors, services
+from . import needs, selectors, services
 from .forms import EventFilterForm, RevealForm, ResidentSearchForm, protected_field_choices
 from .models import Resident, StaffRole
-from .rules import revealable_fields
+from .rules import REVEAL_RIGHTS, SELF, revealable_fields
 from .scope import scope_of
 
 PAGE_SIZE = 50
 # Hook point: links other apps add to the console's "What you can do" (fn(user) -> [(label, url)]).
 CONSOLE_LINKS = "community.console_links"
+# Hook point: today's work on the staff's first page. fn(user) -> [item, ...], each item a dict:
+# "code" (a short name), "label", "url" (the list the count is the size of, already filtered),
+# "count" (an int: a tile; None: a button, such as the grid worker's patrol report), "tone"
+# ("urgent", "due", "primary" or ""), "order" (where it stands; lower first). Counts follow the
+# account's scope: each app counts through its own scoped selectors.
+TODAY_WORK = "community.today_work"
+# Hook point: what other apps show on a resident's or a household's page (their requests …).
+# fn(request, *, resident=None, household=None) -> rendered HTML, or None for nothing. Exactly one
+# of resident and household is given, already fetched through the viewer's scope; the function
+# shows only what the viewer may see of it.
+PERSON_PANELS = "community.person_panels"
+# Hook point: what a resident can do from their home page, first on the page ("raise a request").
+# fn(user) -> [(label, url)]; the first link of the first app is the page's main button.
+HOME_ACTIONS = "community.home_actions"
+# What the event log keeps as the reason when residents reveal their own record on their home page.
+OWN_RECORD_REASON = gettext_lazy("own record, opened by the resident")
 
 
 def home(request):
@@ -43,8 +60,18 @@ def home(request):
 
 @staff_page("community.use_console")
 def console_home(request):
-    """The staff's first page: their roles, what they can do, what happened lately."""
+    """The staff's first page: today's work first (counts that open their lists, from the
+    community.today_work hook), then what they can do, their area's figures, their roles and
+    what happened lately."""
     user = request.user
+    today = [item for work_for in registry.hooks(TODAY_WORK) for item in (work_for(user) or ())]
+    scope = scope_of(user)
+    if scope.worker_communities or scope.grids:
+        # This app's own item: households whose suggested need tags wait for a decision.
+        waiting = needs.households_with_needs(user, waiting=True).count()
+        today.append({"code": "needs", "label": _("Need tags to decide"), "count": waiting, "order": 70,
+                      "url": reverse("needs_list") + "?waiting=1", "tone": "due" if waiting else ""})
+    today.sort(key=lambda item: item.get("order", 100))
     roles = (
         StaffRole.objects.filter(user=user, active=True)
         .select_related("community", "street", "organisation")
@@ -52,6 +79,8 @@ def console_home(request):
     )
     communities = list(selectors.communities_for(user))
     context = {
+        "today": [item for item in today if item.get("count") is not None],
+        "today_actions": [item for item in today if item.get("count") is None],
         "roles": roles,
         # Links other apps add to "What you can do" (the cases desk …), through the
         # community.console_links hook: fn(user) -> [(label, url), ...].
@@ -104,7 +133,13 @@ def household_detail(request, pk):
         "household": household,
         "members": members,
         "tags": sorted({tag for member in members for tag in member.tags.all()}, key=lambda t: t.code),
+        "panels": _person_panels(request, household=household),
     })
+
+
+def _person_panels(request, **person) -> list[str]:
+    """What other apps add to a resident's or household's page (community.person_panels)."""
+    return [html for panel_for in registry.hooks(PERSON_PANELS) if (html := panel_for(request, **person))]
 
 
 @staff_page("community.search_registry")
@@ -155,6 +190,7 @@ def resident_detail(request, pk):
         "may_reveal": may_reveal,
         "revealed": revealed,
         "stray_errors": stray_errors,
+        "panels": _person_panels(request, resident=resident),
     })
 
 
@@ -180,11 +216,14 @@ def _event_rows(user, events):
         field = (event.data or {}).get("field")
         rows.append({
             "event": event,
-            "verb_label": registry.event_label(event.verb),
+            # Never the verb's code: an unregistered verb reads "other change" (tests/test_words.py).
+            "verb_label": registry.event_label(event.verb) or _("other change"),
             "kind": kind,
             "field_label": field_labels.get(field, field) if field else "",
             # Scrubbed again where shown: events written before reasons were scrubbed at the source.
-            "reason": scrub(str((event.data or {}).get("reason", "")), doors=True),
+            # A registered reason code reads as its label (a classifier promoted "first").
+            "reason": (registry.event_reason(event.verb, str((event.data or {}).get("reason", "")))
+                       or scrub(str((event.data or {}).get("reason", "")), doors=True)),
             "actor": event.actor_label if office or event.actor_id not in residents else _("resident"),
             "place": (places.get(("grid", event.grid_id)) if event.grid_id
                       else places.get(("community", event.community_id), "")),
@@ -219,15 +258,43 @@ def street_overview(request):
 
 @login_required
 @no_store
+@require_http_methods(["GET", "POST"])
 def my_home(request):
+    """The resident's home: the button to raise a request first, their household, and their own
+    record, masked, with one button that shows it in full (docs/roles.md: a resident may reveal
+    their own record; each field shown writes one ``resident.revealed`` event)."""
     scope = scope_of(request.user)
-    context = {"resident": None}
-    if scope.resident_id is not None:
-        resident = selectors.resident_get(request.user, scope.resident_id)
-        context.update(
-            resident=resident,
-            household=resident.household,
-            members=selectors.residents_for(request.user)
-            .filter(household_id=resident.household_id).prefetch_related("tags").order_by("pk"),
-        )
+    context = {"resident": None, "actions": [
+        link for links_for in registry.hooks(HOME_ACTIONS) for link in (links_for(request.user) or ())]}
+    if scope.resident_id is None:
+        if request.method == "POST":
+            return core_views.forbidden(request)
+        return render(request, "community/me.html", context)
+    # Only ever the account's own record: nothing in the request names whom to reveal.
+    resident = selectors.resident_get(request.user, scope.resident_id)
+    labels = dict(protected_field_choices())
+    # The rights a resident holds over their own record (REVEAL_RIGHTS' "self"), whatever else
+    # the account may be: this page is the resident's, not the office's.
+    fields = [name for name in revealable_fields(request.user, resident)
+              if name in labels and SELF in REVEAL_RIGHTS[name]]
+    plain = {}
+    if request.method == "POST":
+        try:
+            with transaction.atomic():  # every field shown, each audited, or none
+                for name in fields:
+                    plain[name] = services.resident_reveal(actor=request.user, resident=resident, field=name,
+                                                           reason=str(OWN_RECORD_REASON))
+        except PermissionDenied:
+            return core_views.forbidden(request)
+    context.update(
+        resident=resident,
+        household=resident.household,
+        members=selectors.residents_for(request.user)
+        .filter(household_id=resident.household_id).prefetch_related("tags").order_by("pk"),
+        may_reveal=bool(fields),
+        revealed=bool(plain),
+        # Shown once, in this response only: not in the URL, the session or a message.
+        record=[{"name": name, "label": labels[name], "value": getattr(resident, name), "plain": plain.get(name)}
+                for name in labels if name in fields],
+    )
     return render(request, "community/me.html", context)

@@ -52,6 +52,8 @@ class NeedFilterForm(forms.Form):
     building = forms.ModelChoiceField(label=gettext_lazy("Building"), queryset=None, required=False,
                                       empty_label=gettext_lazy("All buildings"))
     age = forms.ChoiceField(label=gettext_lazy("A member aged"), required=False, choices=_age_band_choices)
+    waiting = forms.BooleanField(label=gettext_lazy("Only tags awaiting a decision (suggested, not yet confirmed)"),
+                                 required=False)
 
     def __init__(self, user, *args, tree=None, **kwargs):
         kwargs.setdefault("auto_id", "needs_%s")
@@ -64,7 +66,7 @@ class NeedFilterForm(forms.Form):
 
     @classmethod
     def from_url(cls, user, params, **kwargs) -> "NeedFilterForm":
-        data = {name: params.get(name, "") for name in ("match", "grid", "building", "age")}
+        data = {name: params.get(name, "") for name in ("match", "grid", "building", "age", "waiting")}
         data["need"] = params.getlist("need")
         return cls(user, data, **kwargs)
 
@@ -85,13 +87,15 @@ class NeedFilterForm(forms.Form):
             "grid_id": c["grid"].pk if c["grid"] else None,
             "building_id": c["building"].pk if c["building"] else None,
             "age_band": int(c["age"]) if c["age"] != "" else None,
+            "waiting": c["waiting"],
         }
 
     def audit_criteria(self) -> dict:
         """The same, for the export's event: codes and ids, nothing about a person."""
         c = self.criteria()
         return {"needs": list(c["codes"]), "match": "all" if c["match_all"] else "any", "grid": c["grid_id"],
-                "building": c["building_id"], "age_band": c["age_band"]}
+                "building": c["building_id"], "age_band": c["age_band"],
+                **({"waiting": True} if c["waiting"] else {})}
 
     def url_params(self) -> str:
         c = self.cleaned_data
@@ -103,6 +107,8 @@ class NeedFilterForm(forms.Form):
                 params.append((name, c[name].pk))
         if c["age"] != "":
             params.append(("age", c["age"]))
+        if c["waiting"]:
+            params.append(("waiting", "1"))
         return urlencode(params)
 
 

@@ -234,6 +234,21 @@ def event_label(verb: str):
     return event_type.label if event_type is not None else ""
 
 
+_event_reasons: dict[str, dict[str, Any]] = {}
+
+
+def register_event_reasons(verb: str, reasons: dict) -> None:
+    """Labels for the reason codes a verb's events carry in ``data["reason"]`` (a classifier
+    promoted "first" → "the first version of its scope"), so pages never show a code."""
+    _event_reasons[verb] = dict(reasons)
+
+
+def event_reason(verb: str, reason: str):
+    """The label of a registered reason code of ``verb``, or None when ``reason`` is not one
+    (free text a person wrote, which the page shows scrubbed)."""
+    return _event_reasons.get(verb, {}).get(reason)
+
+
 def event_types() -> list[EventType]:
     return sorted(_event_types.values(), key=lambda e: e.verb)
 
@@ -277,17 +292,19 @@ class _Snapshot:
     events: dict = field(default_factory=dict)
     hooks: dict = field(default_factory=dict)
     urls: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=dict)
 
 
 def snapshot() -> _Snapshot:
     """The registries as they are (for tests that plug an app in and take it out again)."""
     return _Snapshot(dict(_jobs), dict(_recipes), dict(_menu), dict(_routers), dict(_event_types),
-                     {point: dict(functions) for point, functions in _hooks.items()}, dict(_urls))
+                     {point: dict(functions) for point, functions in _hooks.items()}, dict(_urls),
+                     dict(_event_reasons))
 
 
 def restore(saved: _Snapshot) -> None:
     for live, kept in ((_jobs, saved.jobs), (_recipes, saved.recipes), (_menu, saved.menu),
                        (_routers, saved.routers), (_event_types, saved.events), (_hooks, saved.hooks),
-                       (_urls, saved.urls)):
+                       (_urls, saved.urls), (_event_reasons, saved.reasons)):
         live.clear()
         live.update(kept)

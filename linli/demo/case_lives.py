@@ -14,7 +14,15 @@ size receives over a span of days up to ``end``:
   return, first contact, start, resolve, rating or visit-back, reopening when
   unsatisfied, closing unrated), at office or working hours, with deadlines
   from the category's :class:`~linli.cases.models.TimeLimit` through
-  :func:`linli.cases.deadlines.due`. The words come from :mod:`.case_texts`.
+  :func:`linli.cases.deadlines.due` (the response deadline from receipt, as
+  the intake service sets it). Now and then things go wrong, more in a hard
+  month (``strain``): late answers, late resolutions, fixes that wait on
+  others, unsatisfied ratings and reopenings, and requests nobody can meet,
+  which the office closes as not resolvable (``close_unresolved``) some weeks
+  after the last work on them, so that a month's resolution and
+  satisfaction rates sit near 97 %, not at 100 % (docs/cases.md, "The demo's
+  history"). The words come from :mod:`.case_texts`, in the voice of the
+  channel and the reporter.
 * **Through the table.** :meth:`_History.materialise` cuts a life at ``end``
   (what happened later has not happened yet, so the last two weeks are still
   open in every state) and plays it on an unsaved case row: every move is
@@ -36,6 +44,7 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -44,7 +53,7 @@ from django.utils.translation import gettext as _
 
 from linli.cases import classify, deadlines
 from linli.cases.defaults import install_default_categories
-from linli.cases.jobs import ESCALATION_TARGET, REMIND_SHARE, WORKING_STATUSES, visit_back_days
+from linli.cases.jobs import ESCALATION_TARGET, REMIND_SHARE, WATCHED_STATUSES, WORKING_STATUSES, visit_back_days
 from linli.cases.models import Case, Category, Holiday, RoutingRule, TimeLimit, TimeUnit, Urgency
 from linli.cases.services import INTAKE_CATEGORY_SOURCE, machine_category_source
 from linli.cases.workflow import CASE
@@ -67,7 +76,27 @@ SUBMIT = "submit"
 EVENT_FACTS = {
     "dispatch": ("unit",), "transfer": ("unit", "reason"), "return": ("reason",), "rate": ("rating",),
     "visit_back": ("rating",), "merge": ("master",), "close_unrated": ("after_days",),
+    "close_unresolved": ("kind", "reason"),
 }
+
+# How often things go wrong (docs/cases.md, "The demo's history"), each scaled by the month's
+# strain (drawn per month in STRAIN), so that months differ: resolution and satisfaction rates
+# land around 95–98 % a month, as real communities report (12345's published ~97 %).
+STRAIN = (0.65, 1.4)
+LATE_RESPONSE = 0.02      # answered after the response deadline (besides the night's wait)
+LATE_RESOLUTION = 0.04    # resolved after the resolution deadline
+STUCK = 0.008             # started, then nothing the unit can do: past its deadline, then closed unresolved
+STUCK_FIXED_LATE = 0.3    # of those, resolved months later after all
+UNSATISFIED_FIRST = 0.085  # the first rating unsatisfied: reopened to the unit
+UNSATISFIED_LATE = 0.22   # the same, when the resolution came late
+UNSATISFIED_AGAIN = 0.4   # unsatisfied again after the reopening
+GIVEN_UP = 0.7            # after a second unsatisfied rating: the unit can do no more; closed unresolved
+# A case nobody can resolve waits this many days (uniform) after the last work on it; then the
+# office explains why to the resident and closes it (``close_unresolved``, 诉求无法实现): only
+# the recent ones are still open at ``end``.
+UNRESOLVED_AFTER_DAYS = (12, 40)
+# The duty worker answers new requests in the app from 06:30 to 23:30, every day.
+DUTY_HOURS = (dt.time(6, 30), dt.time(23, 30))
 
 # 春节 (first day of the lunar year): fewer requests around it.
 SPRING_FESTIVAL = {
@@ -190,6 +219,7 @@ class _Draft:
     key: str = ""                       # which complaint template: picks the matching resolution
     slots: dict | None = None
     master: "_Lived | None" = None
+    script: str = ""                    # the demo resident's last two requests: "open", "await_rating"
 
 
 @dataclass
@@ -210,6 +240,10 @@ class _Lived:
     ends_at: dt.datetime | None = None   # its last step: closed, rejected or merged then
     urgency: str = Urgency.NORMAL
     limit: TimeLimit | None = None
+    # At intake (linli.cases.services): the category given or suggested, and the response
+    # limit it implies, from receipt (deadlines.response_due_for).
+    intake: tuple | None = None                   # (category, needs_triage, source, suggestion)
+    response_limit: tuple | None = None           # (amount, unit)
     response_due: dt.datetime | None = None
     resolve_due: dt.datetime | None = None
     case: Case | None = None                      # the row as the life left it by ``end`` (unsaved)
@@ -307,7 +341,9 @@ class _History:
         self.community = community
         self.end = end
         self.tz = timezone.get_current_timezone()
+        self.seed = seed
         self.rng = random.Random(f"{seed}:case-history")
+        self._strains: dict = {}
         self.texts = Texts(random.Random(f"{seed}:case-texts"))
         local_end = timezone.localtime(end, self.tz)
         self.last_day = local_end.date()
@@ -342,6 +378,8 @@ class _History:
             raise HistoryError(_("The community %(name)s has no courtyards.") % {"name": community.name})
         self.place_of = {p.grid_id: p for p in self.places}
         self.reporters, self.account_reporters = self._reporters()
+        # Hotline callers and walk-ins: residents without an account (an account holder asks in the app).
+        self.plain_reporters = [r for r in self.reporters if r.user is None] or self.reporters
         # Reports without a known reporter come from courtyards in proportion to who lives there.
         adults = Counter(r.grid_id for r in self.reporters)
         self.place_weights = [adults.get(p.grid_id, 0) or len(p.buildings) for p in self.places]
@@ -506,7 +544,24 @@ class _History:
                     at = self._moment(day, theme, channel, summer)
                     if at <= self.end:
                         out.append(_Draft(at=at, theme=theme, channel=channel))
+        out.extend(self._scripted())
         out.sort(key=lambda d: (d.at, d.theme.code, d.channel))
+        return out
+
+    def _scripted(self) -> list[_Draft]:
+        """The demo resident's two latest requests, so that "my requests" shows every state
+        a resident meets: one raised last evening and being handled (awaiting the unit's
+        reply), one raised last week, resolved and awaiting the resident's rating."""
+        if not self.account_reporters or (self.last_day - self.first_day).days < 14:
+            return []
+        by_code = {t.code: t for t in THEMES}
+        out = []
+        for script, days_back, hour, codes in (("await_rating", 6, 10, ("lighting", "greenery", "building")),
+                                               ("open", 1, 20, ("building", "lift", "sanitation"))):
+            theme = self.rng.choice([by_code[c] for c in codes if c in by_code] or list(THEMES))
+            at = self._aware(self.last_day - dt.timedelta(days=days_back), hour, self.rng.randrange(60))
+            if at < self.end:
+                out.append(_Draft(at=at, theme=theme, channel=CH.WEB, script=script))
         return out
 
     def _channel(self, theme: Theme, weekend: bool) -> str:
@@ -534,21 +589,27 @@ class _History:
         rng = self.rng
         theme = draft.theme
         month = self._local(draft.at).month
-        draft.urgent = rng.random() < theme.urgent
-        if draft.channel != CH.PATROL and rng.random() < 0.035:
-            draft.master = self._master_for(draft, recent)
-        # Who.
-        if draft.channel == CH.WEB:
+        draft.urgent = rng.random() < theme.urgent and not draft.script
+        # Who: a resident in the app (their account, if they have one), a caller or a visitor
+        # staff take down (a resident on the register, or a name and phone), a grid worker.
+        if draft.script:
+            draft.reporter = self.account_reporters[0]
+            draft.submitted_by = draft.reporter.user
+        elif draft.channel == CH.WEB:
             if rng.random() < 0.06 or not self.reporters:
                 draft.anonymous = True
             else:
-                draft.reporter = self._pick_reporter()
+                draft.reporter = self._pick_reporter(app=True)
                 if draft.reporter.user is not None:
                     draft.submitted_by = draft.reporter.user
         elif draft.channel in (CH.PHONE, CH.WALK_IN):
             if self.reporters and rng.random() < 0.55:
-                draft.reporter = self._pick_reporter()
+                draft.reporter = self._pick_reporter(app=False)
             draft.submitted_by = self._office_actor(None)
+        # A few repeat a recent open case of their own courtyard: merged into it.
+        if draft.channel != CH.PATROL and not draft.script and rng.random() < 0.035:
+            draft.master = self._master_for(draft, recent,
+                                            grid_id=draft.reporter.grid_id if draft.reporter else None)
         # What: the template says whether it is about the reporter's own home.
         pool = theme.patrol if draft.channel == CH.PATROL else theme.texts
         if draft.master is not None:
@@ -574,19 +635,23 @@ class _History:
             draft.address = f"{place.yard}{draft.slots['bld']}"
         draft.description = self.texts.text(draft, template)
 
-    def _pick_reporter(self) -> _Reporter:
+    def _pick_reporter(self, *, app: bool) -> _Reporter:
         rng = self.rng
-        # The demo's resident account raises about one request a month.
-        if self.account_reporters and rng.random() < min(0.05, 1.2 / max(self.per_day * 30 * 0.5, 1)):
+        # The demo's resident account raises a request every two months or so, in the app
+        # (its own words, first person); hotline callers and visitors are other residents.
+        if app and self.account_reporters and rng.random() < min(0.05, 0.6 / max(self.per_day * 30 * 0.5, 1)):
             return rng.choice(self.account_reporters)
-        return rng.choice(self.reporters)
+        return rng.choice(self.reporters if app else self.plain_reporters)
 
-    def _master_for(self, draft: _Draft, recent: list) -> "_Lived | None":
-        """A case of the same theme raised in the last three days, accepted or waiting, not a duplicate itself."""
+    def _master_for(self, draft: _Draft, recent: list, *, grid_id: int | None) -> "_Lived | None":
+        """A case of the same theme raised in the last three days (in ``grid_id``, the reporter's
+        courtyard, where one is known), accepted or waiting, not a duplicate itself."""
         earliest = draft.at - dt.timedelta(days=3)
         for lived in reversed(recent):
             if lived.draft.at < earliest:
                 break
+            if grid_id is not None and lived.draft.grid_id != grid_id:
+                continue
             if (lived.draft.theme is draft.theme and lived.draft.master is None
                     and lived.steps[1].move == "accept"
                     and (lived.ends_at is None or lived.ends_at > draft.at + dt.timedelta(days=2))):
@@ -648,6 +713,59 @@ class _History:
 
     # --- a life ------------------------------------------------------------------
 
+    def strain(self, moment: dt.datetime) -> float:
+        """How hard a month is on the community (0.6–1.45): scales the chances of things going
+        wrong, so that months differ as real ones do. Drawn per month from its own stream."""
+        local = self._local(moment)
+        key = (local.year, local.month)
+        value = self._strains.get(key)
+        if value is None:
+            value = random.Random(f"{self.seed}:strain:{key[0]}-{key[1]}").uniform(*STRAIN)
+            self._strains[key] = value
+        return value
+
+    def _intake(self, lived: _Lived) -> None:
+        """The category at intake (the resident's or staff's choice, else the classifier's
+        suggestion) and the response deadline it gives, counted from receipt, as the intake
+        service sets them (linli.cases.services, deadlines.response_due_for)."""
+        draft, category = lived.draft, lived.category
+        staff_channel = draft.channel in (CH.PHONE, CH.WALK_IN, CH.PATROL)
+        suggestion = classify.suggest(draft.description, self.categories)
+        # Who set the category, as the intake service records it (linli.cases.services).
+        if staff_channel or (draft.channel == CH.WEB and self.rng.random() < 0.45):
+            submitted, triage = category, False
+            source = INTAKE_CATEGORY_SOURCE.get(draft.channel, Case.CategorySource.PARTNER)
+        elif suggestion is not None and suggestion.confidence >= classify.triage_threshold():
+            submitted, triage = self.category_of[suggestion.category_id], False
+            source = machine_category_source(suggestion)
+        else:
+            submitted, triage = None, True
+            source = Case.CategorySource.NONE
+        lived.intake = (submitted, triage, source, suggestion)
+        limit = self.limits.get((submitted.pk, lived.urgency)) if submitted is not None else None
+        lived.response_limit = deadlines.response_limit(SimpleNamespace(urgency=lived.urgency), limit)
+        lived.response_due = self.due(draft.at, *lived.response_limit)
+
+    def answer_time(self, lived: _Lived) -> dt.datetime:
+        """When the office first answers a case (accepts or rejects it): within the response
+        limit mostly, late now and then; the duty worker answers in the app from 07:00 to
+        23:00 every day, so what comes in at night waits for the morning."""
+        draft, rng = lived.draft, self.rng
+        if draft.urgent:
+            return draft.at + dt.timedelta(minutes=rng.randint(5, 40))
+        window = lived.response_due - draft.at
+        late = LATE_RESPONSE * self.strain(draft.at)
+        f = rng.random()
+        share = (rng.uniform(1.05, 2.5) if f < late else rng.uniform(0.7, 0.98) if f < late + 0.06
+                 else rng.uniform(0.03, 0.6))
+        at = draft.at + window * share
+        local = self._local(at)
+        if not DUTY_HOURS[0] <= local.time() < DUTY_HOURS[1]:
+            day = local.date() + dt.timedelta(days=1 if local.time() >= DUTY_HOURS[1] else 0)
+            at = self._aware(day, DUTY_HOURS[0].hour, DUTY_HOURS[0].minute) + \
+                dt.timedelta(minutes=int(rng.lognormvariate(3.2, 0.8)))
+        return max(at, draft.at + dt.timedelta(minutes=1))
+
     def live(self, draft: _Draft) -> _Lived:
         """The whole life of one case, as people and the services would have lived it
         (not yet cut at ``end``; the deadline job's events are added when it is cut)."""
@@ -661,20 +779,33 @@ class _History:
         office = self._office_actor(draft.grid_id)
         limit = self.limits.get((category.pk, urgency))
         lived.limit = limit
+        self._intake(lived)
+        strain = self.strain(draft.at)
+        # The demo resident's own requests (the account one signs in with) are never left open
+        # for good: their list shows the ordinary life of a request (docs/cases.md).
+        account = draft.reporter is not None and draft.reporter.user is not None
 
         def add(at, move, actor, **extra):
             at = max(at, steps[-1].at + dt.timedelta(minutes=1))
             steps.append(_Step(at, move, actor, extra))
             return at
 
+        def close_unresolved(after):
+            # Nothing more can be done: the office tells the resident why and closes the case.
+            kind, explanation = self.texts.unresolved(theme, rng)
+            at = self.office_time(after + dt.timedelta(days=rng.uniform(*UNRESOLVED_AFTER_DAYS)))
+            add(at, "close_unresolved", office, kind=kind, reason=explanation)
+            lived.ends_at = steps[-1].at
+            return lived
+
         def accept(at):
+            # The response clock ran from receipt; the resolution clock starts now.
             at = add(at, "accept", office)
             if limit is not None:
-                lived.response_due = self.due(at, limit.response_amount, limit.response_unit)
                 lived.resolve_due = self.due(at, limit.resolve_amount, limit.resolve_unit)
             return at
 
-        t = self.office_time(draft.at, urgent=draft.urgent)
+        t = self.answer_time(lived)
         # Duplicates are merged, most before they are accepted, while the first case is open.
         if draft.master is not None:
             accepted_first = rng.random() < 0.3
@@ -686,12 +817,14 @@ class _History:
                 lived.ends_at = steps[-1].at
                 return lived
             draft.master = None
-        if rng.random() < theme.reject:
+        if not draft.script and rng.random() < theme.reject:
             add(t, "reject", office, reason=self.texts.reject_reason(theme, rng))
             lived.ends_at = steps[-1].at
             return lived
         accepted = accept(t)
-        response_window = (lived.response_due - accepted) if lived.response_due else dt.timedelta(hours=24)
+        # The unit's own pace: first contact within the response limit counted from now.
+        response_window = (self.due(accepted, limit.response_amount, limit.response_unit) - accepted) if limit \
+            else dt.timedelta(hours=24)
         resolve_window = (lived.resolve_due - accepted) if lived.resolve_due else dt.timedelta(days=5)
 
         # Dispatched by the worker who accepted it, at once; now and then first to the
@@ -704,7 +837,7 @@ class _History:
             called = accepted + response_window * rng.uniform(0.1, 0.7)
             if draft.channel != CH.PATROL and called < t - dt.timedelta(minutes=2):
                 add(called, "contact", office)
-        others = [u.pk for u in self.units if u.pk != unit_id]
+        others = [u.pk for u in self.units if u.pk != unit_id] if not draft.script else []
         roll = rng.random()
         if others and roll < 0.025:
             wrong = rng.choice(others)
@@ -739,10 +872,22 @@ class _History:
             t = add(contact, "start", worker)
 
         g = rng.random()
-        late = g < 0.04
-        share = (rng.uniform(1.05, 1.8) if late else rng.uniform(0.85, 0.98) if g < 0.08
+        late = g < LATE_RESOLUTION * strain
+        share = (rng.uniform(1.05, 1.8) if late else rng.uniform(0.85, 0.98) if g < LATE_RESOLUTION * strain + 0.04
                  else rng.uniform(0.05, 0.85) ** 1.3)
         resolve_at = max(accepted + resolve_window * share, t + dt.timedelta(minutes=rng.randint(20, 240)))
+        if not account and rng.random() < STUCK * strain:
+            # The fix waits on others (the owners' vote, the maintenance fund, a court, a
+            # utility's works): started, then nothing the unit can do; a few are done months later,
+            # the others closed as not resolvable some weeks on.
+            if rng.random() >= STUCK_FIXED_LATE:
+                return close_unresolved(t)
+            late, resolve_at = True, resolve_at + dt.timedelta(days=rng.uniform(40, 200))
+        if draft.script == "open":          # being handled: resolved after ``end``
+            resolve_at = max(resolve_at, self.end + dt.timedelta(hours=rng.uniform(20, 60)))
+        elif draft.script == "await_rating":  # resolved two days or so before ``end``
+            resolve_at = max(min(resolve_at, self.end - dt.timedelta(hours=rng.uniform(30, 50))),
+                             t + dt.timedelta(minutes=rng.randint(20, 90)))
         t = add(hours(resolve_at, t), "resolve", worker, resolution=self.texts.resolution(draft))
 
         # Rating: a reporter with an account rates; the others are called back (回访);
@@ -751,10 +896,15 @@ class _History:
         while True:
             closes = t + dt.timedelta(days=self.visit_back_days, seconds=rng.randint(1, 59))
             # After a reopening the resident is always called back.
-            if draft.channel == CH.PATROL or (not cycles and rng.random() < 0.05):
+            if draft.channel == CH.PATROL or (not cycles and not draft.script and rng.random() < 0.05):
                 add(closes, "close_unrated", None, after_days=self.visit_back_days)
                 break
-            bad = (0.2 if late else 0.07) if not cycles else (0.15 if cycles == 1 else 0.0)
+            if draft.script:
+                bad = 0.0
+            elif not cycles:
+                bad = (UNSATISFIED_LATE if late else UNSATISFIED_FIRST) * strain
+            else:
+                bad = UNSATISFIED_AGAIN if cycles == 1 else 0.0 if account else UNSATISFIED_AGAIN / 4
             r = rng.random()
             rating = (Case.Rating.UNSATISFIED if r < bad else Case.Rating.BASIC if r < bad + 0.14
                       else Case.Rating.SATISFIED)
@@ -766,6 +916,8 @@ class _History:
                 local = self._local(at)
                 if local.hour < 7:   # residents rate when they are up
                     at = self._aware(local.date(), 7, rng.randint(0, 59))
+                if draft.script == "await_rating":   # not yet: the resident has not rated it by ``end``
+                    at = max(at, self.end + dt.timedelta(hours=rng.uniform(6, 30)))
             else:
                 move, who = "visit_back", self._office_actor(draft.grid_id)
                 at = self.office_time(t + dt.timedelta(hours=rng.lognormvariate(2.8, 0.8)))
@@ -782,6 +934,11 @@ class _History:
                 else dt.timedelta(days=5)
             t = add(self.work_time(reopened + dt.timedelta(hours=rng.lognormvariate(1.5, 0.8)), reopened),
                     "start", worker)
+            if not account and (cycles >= 3 or (cycles == 2 and rng.random() < GIVEN_UP)):
+                # Unsatisfied twice: the unit has done what it can; past its deadline, the
+                # unsatisfied rating on it, the office closes it as not resolvable some weeks on
+                # (rates count it neither resolved nor satisfied).
+                return close_unresolved(t)
             again = max(reopened + window * rng.uniform(0.1, 0.8), t + dt.timedelta(minutes=rng.randint(30, 300)))
             t = add(self.work_time(again, t), "resolve", worker,
                     resolution=self.texts.resolution(draft, again=True))
@@ -804,20 +961,9 @@ class _History:
         An event points at its case by id, and the case has none until it is inserted:
         :mod:`.case_writer` points the events at it then."""
         draft, end = lived.draft, self.end
-        category = lived.category
-        # At intake: the resident's own choice, else the classifier's suggestion.
-        staff_channel = draft.channel in (CH.PHONE, CH.WALK_IN, CH.PATROL)
-        suggestion = classify.suggest(draft.description, self.categories)
-        # Who set the category, as the intake service records it (linli.cases.services).
-        if staff_channel or (draft.channel == CH.WEB and self.rng.random() < 0.45):
-            submitted_category, triage = category, False
-            source = INTAKE_CATEGORY_SOURCE.get(draft.channel, Case.CategorySource.PARTNER)
-        elif suggestion is not None and suggestion.confidence >= classify.triage_threshold():
-            submitted_category, triage = self.category_of[suggestion.category_id], False
-            source = machine_category_source(suggestion)
-        else:
-            submitted_category, triage = None, True
-            source = Case.CategorySource.NONE
+        # At intake (decided with the life): the category given or suggested, and the response
+        # deadline counted from receipt.
+        submitted_category, triage, source, suggestion = lived.intake
         case = Case(
             community=self.community, number=lived.number, channel=draft.channel, status=S.SUBMITTED,
             urgency=lived.urgency, description=draft.description,
@@ -831,6 +977,7 @@ class _History:
             anonymous=draft.anonymous, place=draft.place, grid=self.place_of[draft.grid_id].grid,
             building_id=draft.building_id, household_id=draft.household_id,
             latitude=draft.latitude, longitude=draft.longitude, address=draft.address, created_at=draft.at,
+            response_due=lived.response_due,
         )
         submitted, *moves = lived.steps
         # The event the intake service writes (linli.cases.services.case_submit).
@@ -863,7 +1010,7 @@ class _History:
             case.category_source = Case.CategorySource.STAFF_ACCEPT  # staff confirm it on acceptance
             case.needs_triage = False
             case.accepted_at = at
-            case.response_due, case.resolve_due = lived.response_due, lived.resolve_due
+            case.resolve_due = lived.resolve_due   # the response deadline was set at intake
             if case.resolve_due:
                 cycles.append([at, case.resolve_due, None])
         elif move in ("reject", "merge"):
@@ -905,12 +1052,15 @@ class _History:
             return S.DISPATCHED
         elif move == "close_unrated":
             case.closed_at = at
+        elif move == "close_unresolved":
+            case.unresolved_kind, case.unresolved_explanation = step.extra["kind"], step.extra["reason"]
+            case.closed_at = at
         return None
 
     def _deadline_job(self, case: Case, lived: _Lived, states: list, cycles: list) -> list:
         """What the minute-by-minute deadline job (linli.cases.jobs) would have done to this
         case by ``end``: reminders, overdue flags and escalations on the row, with their events."""
-        if case.accepted_at is None or lived.limit is None:
+        if case.response_due is None and (case.accepted_at is None or lived.limit is None):
             return []
         rng, end, limit = self.rng, self.end, lived.limit
 
@@ -933,12 +1083,12 @@ class _History:
 
         out, levels = [], []   # levels: (time, level, deadline)
 
-        def watch(which, start, due, met, amount, unit, flag_prefix, final):
+        def watch(which, start, due, met, amount, unit, flag_prefix, final, statuses=WORKING_STATUSES):
             """One deadline: remind at a quarter left, flag when passed, escalate (1 at the
             deadline, 2 once the same limit has passed again) while it stays unmet."""
             def open_at(moment):
                 state = state_at(moment)
-                return (moment <= end and state is not None and state[0] in WORKING_STATUSES
+                return (moment <= end and state is not None and state[0] in statuses
                         and (met is None or met > moment))
             if start < due:
                 remind = job_tick(due - (due - start) * REMIND_SHARE)
@@ -960,8 +1110,11 @@ class _History:
                     levels.append((second, 2, which))
 
         if case.response_due:
-            watch("response", case.accepted_at, case.response_due, case.first_contact_at,
-                  limit.response_amount, limit.response_unit, "response", True)
+            # From receipt, until the case is answered: accepted, rejected, or the resident contacted.
+            answered = [m for m in (case.accepted_at, case.first_contact_at,
+                                    case.closed_at if case.status == S.REJECTED else None) if m is not None]
+            watch("response", case.created_at, case.response_due, min(answered, default=None),
+                  *lived.response_limit, "response", True, statuses=WATCHED_STATUSES)
         for n, (start, due, met) in enumerate(cycles):
             watch("resolution", start, due, met, limit.resolve_amount, limit.resolve_unit, "resolve",
                   n == len(cycles) - 1)

@@ -3,9 +3,11 @@
 Written for Linli, nothing copied. Each :class:`Theme` has sentence templates
 with slots (courtyard, building, unit, spot, time, floor, parts…);
 :class:`Texts` fills them and wraps them in the way each channel words a
-request (a resident typing, a hotline summary "来电人反映：…", a walk-in note,
-a grid worker's patrol log, a 12345 hand-over), so thousands of cases read
-differently. The simulator (:mod:`linli.demo.case_lives`) decides what happens
+request (a resident typing in the app, in the first person; staff's
+third-person note of a call "来电人反映：…" or of a visit, naming the caller
+only when no registered resident is known; a grid worker's patrol log; a 12345
+hand-over), so thousands of cases read differently and each reads as its
+channel and reporter would word it (docs/cases.md, "The demo's history"). The simulator (:mod:`linli.demo.case_lives`) decides what happens
 to a case; this module only says it.
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+
+from django.utils import timezone
 
 from linli.cases.models import Case
 
@@ -641,17 +645,28 @@ WEB_OPEN = ("", "", "", "", "您好，", "你好，", "社区你好！", "麻烦
 WEB_CLOSE = ("。", "。", "。", "，希望尽快处理。", "，麻烦尽快安排人来看看，谢谢！", "，请社区督促一下物业。",
              "，之前找过物业，一直没人管。", "，谢谢！", "，家里有老人小孩，真的很不方便。", "，希望能给个答复。",
              "，辛苦了！", "！！", "，已经不是第一次了。", "，请帮忙协调。")
-PHONE_FRAME = ("来电人反映：{core}。{ask}", "来电反映，{core}。{ask}", "市民来电：{core}，{ask}",
-               "{surname}{title}来电称，{core}。{ask}")
-WALK_FRAME = ("居民到社区服务中心反映：{core}。{walk_ask}", "{surname}{title}到社区来访，反映{core}。{walk_ask}",
-              "居民来访：{core}，{walk_ask}")
+# A web or app request is the resident's own words, in the first person: where the sentence
+# itself does not say "I" or "my home", one of these openers does.
+# ({mybld}: the reporter's own building.) Questions (themes handled at the desk) get the plain ones.
+FIRST_PERSON_OPEN = ("我是{yard}的住户，", "我住{yard}{mybld}，", "我是{mybld}的业主，", "您好，我是{yard}的居民，")
+FIRST_PERSON_SEEN = FIRST_PERSON_OPEN + (
+    "我家住在{mybld}，", "我想反映个问题：", "我每天上下班都从这里过，", "我们{mybld}的几户邻居托我反映一下，",
+    "我早上出门看到，", "我带孩子下楼的时候发现，", "我已经在业主群里说过几次了，")
+# Hotline and desk notes are staff's words about the resident, in the third person. Frames
+# naming the caller ({caller}: the contact given, "李阿姨") are used only where one was given.
+PHONE_FRAME = ("来电人反映：{core}。{ask}", "来电反映，{core}。{ask}", "居民来电反映：{core}，{ask}",
+               "{caller}来电称，{core}。{ask}", "{yard}居民来电，称{core}。{ask}",
+               "{caller}来电反映，{core}。{ask}")
+WALK_FRAME = ("居民到社区服务中心反映：{core}。{walk_ask}", "{caller}到社区来访，反映{core}。{walk_ask}",
+              "居民来访：{core}，{walk_ask}", "{yard}的居民到窗口反映，{core}。{walk_ask}")
 API_FRAME = ("【12345转办】市民反映：{core}。{ask}", "【市民热线】{core}。请社区核实处理。",
              "【网络理政转办】{core}，市民要求尽快处理。")
 ASK = ("请尽快处理。", "要求相关部门尽快处理。", "请协调处理。", "希望尽快解决。", "来电人情绪较急，请尽快联系。",
        "已告知会尽快转办。", "")
 WALK_ASK = ("请尽快处理。", "希望社区帮忙协调。", "已现场登记。", "居民希望有个答复。", "")
 PATROL_FRAME = ("巡查发现：{p}。", "日常巡查时发现{p}，已现场拍照留存。", "巡查{yard}时发现{p}，请相关单位处理。",
-                "网格巡查：{p}，已告知物业，需跟进。", "{p}，存在安全隐患，请尽快处置。")
+                "网格巡查：{p}，已告知物业，需跟进。", "巡查中发现{p}，存在安全隐患，请尽快处置。",
+                "{halfday}巡查{yard}，发现{p}，已拍照上报。")
 # How a unit opens and closes its answer: on site, at the desk or by phone, and for patrol findings.
 RESOLVE_OPEN = {
     "site": ("", "", "经现场核实，", "接单后已联系反映人，", "工作人员到场查看后，"),
@@ -693,6 +708,32 @@ RETURN_REASONS = (
 )
 TRANSFER_REASONS = ("经核实不属于本单位职责，转{unit}处理。", "现场查看后需{unit}处置，已转办。",
                     "涉及{unit}管理的设施，转其处理。")
+# What the office tells a resident when it closes a request that cannot be met (诉求无法实现),
+# by the reason's kind (Case.Unresolved), with how often each kind comes up among such cases.
+UNRESOLVED = {
+    "owners": (0.35, (
+        "经与物业和业委会核实，此项维修须动用专项维修资金，要经本楼业主表决通过才能实施；已向居民说明表决流程，社区可协助召集业主会议。",
+        "该改造涉及全体业主的共有部分，须由业主大会决定，目前尚未形成决议；已向居民解释，并告知可通过业委会提出议案。",
+        "维修费用需由本单元业主分摊，部分业主暂不同意，目前无法实施；已向居民说明，业主协商一致后可再次反映。",
+    )),
+    "law": (0.2, (
+        "经核实，所提要求不符合现行规划和有关规定，无法按要求办理；已向居民说明依据。",
+        "按现行政策，该事项不符合办理条件，相关部门无法按居民要求处理；已当面解释，并告知条件变化后可重新申请。",
+    )),
+    "authority": (0.25, (
+        "该纠纷已由双方诉至法院，社区无权处理；已告知居民通过司法途径解决，并提供了法律援助的联系方式。",
+        "此事由市级主管部门审批，社区和街道无权决定；已向居民说明，并告知主管部门的咨询渠道。",
+        "涉及的管线属于产权单位，改造须列入其年度计划，社区已转告产权单位；已向居民说明本次无法办理。",
+    )),
+    "withdrawn": (0.08, (
+        "回访时居民表示已与邻居协商好，不再需要处理，同意办结。",
+        "居民来电表示自行处理，撤回诉求，社区已记录并办结。",
+    )),
+    "other": (0.12, (
+        "多次协调后各方仍无法达成一致，暂不具备解决条件；已向居民说明进展，条件具备后可重新受理。",
+        "受场地条件限制，目前无法按居民的要求实施；已向居民解释原因，并说明了替代办法。",
+    )),
+}
 
 
 class Slots(dict):
@@ -752,6 +793,9 @@ class Texts:
             "yard": lambda: place.yard,
             "bld": lambda: building[1],
             "bld2": lambda: rng.choice(others)[1],
+            # The reporter's own building, where they say where they live.
+            "mybld": lambda: next((b[1] for b in place.buildings
+                                   if draft.reporter is not None and b[0] == draft.reporter.building_id), building[1]),
             "unit": lambda: f"{rng.choice((1, 1, 1, 2, 2, 3))}",
             "door": lambda: f"{slots['yard']}{slots['bld']}{slots['unit']}单元",
             "spot": lambda: fmt(rng.choice(SPOTS)),
@@ -761,6 +805,8 @@ class Texts:
             "floor": lambda: str(rng.randint(3, 18)),
             "road": lambda: rng.choice(ROADS),
             "hours": lambda: rng.choice(HOURS),
+            # When a grid worker walked round: the morning or the afternoon of the report.
+            "halfday": lambda: "上午" if timezone.localtime(draft.at).hour < 12 else "下午",
             "age": lambda: str(rng.randint(78, 96)),
             "facility": lambda: rng.choice(FACILITIES),
             "part": lambda: rng.choice(PARTS),
@@ -769,8 +815,7 @@ class Texts:
             "home": lambda: rng.choice(voice[0]),
             "we": lambda: rng.choice(voice[1]),
             "I": lambda: rng.choice(voice[2]),
-            "surname": lambda: (draft.contact_name or self.contact_name())[:1],
-            "title": lambda: rng.choice(TITLES),
+            "caller": lambda: draft.contact_name or rng.choice(("一位居民", "一位老人", "一名住户")),
             "ask": lambda: rng.choice(ASK),
             "walk_ask": lambda: rng.choice(WALK_ASK),
         }
@@ -792,19 +837,34 @@ class Texts:
                 core = core[len(yard):]   # "巡查X时发现东门…", not "巡查X时发现X东门…"
             slots["p"] = core
             return frame.format_map(slots)
-        if draft.master is not None and "core" in draft.master.draft.slots and rng.random() < 0.5:
+        if (draft.master is not None and "core" in draft.master.draft.slots and rng.random() < 0.5
+                and VOICE.get(draft.master.draft.channel, VOICE["web"]) is VOICE.get(draft.channel, VOICE["web"])):
             # A neighbour raising the same thing often words it the same way.
             core, draft.key = draft.master.draft.slots["core"], draft.master.draft.key
         slots["core"] = core
-        if draft.channel == CH.PHONE:
-            return rng.choice(PHONE_FRAME).format_map(slots).rstrip("，")
-        if draft.channel == CH.WALK_IN:
-            return rng.choice(WALK_FRAME).format_map(slots).rstrip("，")
+        if draft.channel in (CH.PHONE, CH.WALK_IN):
+            frames = PHONE_FRAME if draft.channel == CH.PHONE else WALK_FRAME
+            if not draft.contact_name:     # a known resident: staff do not write their name in
+                frames = [f for f in frames if "{caller}" not in f]
+            frame = rng.choice(frames)
+            if "{yard}" in frame and core.startswith(yard) and not core.startswith(yard + "的"):
+                # "X居民来电，称东门…", not "X居民来电，称X东门…" (the whole sentence is kept for duplicates)
+                slots["core"] = core[len(yard):]
+                text = frame.format_map(slots).rstrip("，")
+                slots["core"] = core
+                return text
+            return frame.format_map(slots).rstrip("，")
         if draft.channel == CH.API:
             return rng.choice(API_FRAME).format_map(slots)
-        opener = rng.choice(WEB_OPEN).format_map(slots)
-        if yard in opener and core.startswith(yard) and not core.startswith(yard + slots["bld"]):
+        raw = rng.choice(WEB_OPEN if "我" in core else FIRST_PERSON_SEEN if draft.theme.on_site
+                         else FIRST_PERSON_OPEN)
+        opener = raw.format_map(slots)
+        bld = slots["bld"]
+        own_building = "{mybld}" in raw and slots["mybld"] == bld
+        if ("{yard}" in raw or "{mybld}" in raw) and core.startswith(yard) and not core.startswith(yard + "的"):
             core = core[len(yard):]   # "我是X的住户，东门…", not "我是X的住户，X东门…"
+            if own_building and core.startswith(bld) and core[len(bld):len(bld) + 3].endswith("单元"):
+                core = core[len(bld):]   # "我住X1栋，1单元…", not "我住X1栋，X1栋1单元…"
         closers = [c for c in WEB_CLOSE if "物业" not in c or draft.theme.units[0] == "物业"]
         if not draft.theme.on_site:
             closers = [c for c in closers if "老人小孩" not in c and "不是第一次" not in c]
@@ -833,6 +893,14 @@ class Texts:
 
     def transfer_reason(self, unit_name: str, rng: random.Random) -> str:
         return rng.choice(TRANSFER_REASONS).format(unit=unit_name)
+
+    def unresolved(self, theme: Theme, rng: random.Random) -> tuple[str, str]:
+        """Why a request cannot be met and what the resident is told: (kind, explanation).
+        Matters of the owners come up more for the property company's themes."""
+        kinds = list(UNRESOLVED)
+        weights = [UNRESOLVED[k][0] * (2 if k == "owners" and theme.units[0] == "物业" else 1) for k in kinds]
+        kind = rng.choices(kinds, weights)[0]
+        return kind, rng.choice(UNRESOLVED[kind][1])
 
     def comment(self, rating: str, rng: random.Random) -> str:
         return rng.choice(COMMENTS[rating])

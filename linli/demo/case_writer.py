@@ -23,7 +23,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.cases import rollup
+from linli.cases import calendar, rollup
 from linli.cases.models import Case
 from linli.community.models import Community
 from linli.core.models import Event
@@ -60,6 +60,12 @@ def build_case_history(*, community: Community, seed: int, days: int = 730, end:
         raise HistoryError(_("The community %(name)s already has cases; its history was not written.")
                            % {"name": community.name})
     with transaction.atomic():
+        # The official holidays of every year the history covers (and the next), so that its
+        # working-day deadlines skip them as the live ones do; a year the package lacks is left
+        # to the calendar page (docs/cases.md), and the history counts weekdays there.
+        first_year = timezone.localtime(end - dt.timedelta(days=days)).year
+        calendar.load_official(actor=None, community=community,
+                               years=range(first_year, timezone.localtime(end).year + 2))
         history = _History(community=community, seed=seed, days=days, end=end, per_day=per_day)
         drafts = history.drafts()
         if progress:

@@ -22,6 +22,7 @@ from linli.notify.services import cursor_fast_forward
 
 from .case_writer import build_case_history
 from .community import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DemoResult, Progress, build_demo
+from .needs import decide_suggestions
 
 # The alerts of the history's last year: what the early-warning page has to show.
 ALERT_DAYS = 365
@@ -63,6 +64,8 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
     history = build_case_history(community=demo.community, seed=seed, progress=progress) if cases else None
     # Need tags from the registry and the history just written (docs/needs.md).
     needs = needs_recompute(community=demo.community)
+    # Two years in, the grid workers have decided most of what the rules suggested.
+    needs["decided"] = decide_suggestions(community=demo.community, seed=seed)
     insight = None
     if history is not None:
         # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
@@ -94,6 +97,10 @@ def summary_lines(seeded: Seeded) -> list[str]:
              "events": f"{history['events']:,}", "s": history["seconds"]})
     lines.append(_("Need tags: %(tags)s derived from the registry and the cases, in %(s).1f s.") % {
         "tags": f"{seeded.needs['added']:,}", "s": seeded.needs["seconds"]})
+    decided = seeded.needs.get("decided")
+    if decided:
+        lines.append(_("Of those, the grid workers confirmed %(confirmed)s and dismissed %(dismissed)s; "
+                       "%(waiting)s wait for a decision.") % {k: f"{v:,}" for k, v in decided.items()})
     if seeded.insight is not None:
         issues, alerts = seeded.insight.get("hot_issues", 0), seeded.insight.get("alerts", 0)
         lines.append(ngettext("Hot issues: %(n)s formed from the history.",

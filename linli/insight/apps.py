@@ -15,7 +15,9 @@ class InsightConfig(AppConfig):
         from linli.core import registry
 
         # Importing these declares linli.insight.workflows too, which registers its moves' labels.
-        from . import hotissues, intake, notifications, views
+        from linli.community.views import TODAY_WORK
+
+        from . import hotissues, intake, notifications, today, views
 
         # The learned classifier: retrain on human-labelled categories only; promoted only when not worse.
         registry.register_job(registry.Job("insight.retrain", 86400, "linli.insight.jobs.retrain_all"))
@@ -33,6 +35,8 @@ class InsightConfig(AppConfig):
         registry.register_hook("cases.staff_case_panels", "insight", hotissues.similar_panel)
         # The resolve form carries the reply assistant's check.
         registry.register_hook("cases.move_form_extras", "insight", views.reply_check_extra)
+        # The staff's first page counts the new alerts and open hot issues of the account's area.
+        registry.register_hook(TODAY_WORK, "insight", today.today_work)
         registry.register_urls("insight", "insight/", "linli.insight.urls")
 
         registry.register_menu_entry(registry.MenuEntry(
@@ -48,3 +52,10 @@ class InsightConfig(AppConfig):
         registry.register_event("hotissue.formed", _("formed a hot issue"))
         registry.register_event("hotissue.grew", _("added cases to a hot issue"))
         registry.register_event("classifier.trained", _("trained a classifier version"))
+        # Why a version was promoted (linli.insight.services._activate): pages show these words.
+        registry.register_event_reasons("classifier.promoted", {
+            "first": _("the first version of its scope"),
+            "manual": _("promoted by hand when it was stored"),
+            "no_validation_cases": _("no confirmed cases to compare on yet"),
+            "not_worse": _("not worse than the active version on the confirmed cases"),
+        })

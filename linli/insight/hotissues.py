@@ -390,7 +390,10 @@ def similar_box(user, case: Case) -> dict:
         issue = None
     return {"case": case, "similar": similar_open_cases(user, case), "hot_issue": issue,
             "hot_issue_title": title_for(user, issue) if issue is not None else "",
-            "may_merge": case.is_open and "merge" in allowed_moves(user, case)}
+            "may_merge": case.is_open and "merge" in allowed_moves(user, case),
+            # From this affinity up a case reads "very similar" (it would join a hot issue), below
+            # it "similar" (clustering.SUGGEST is the floor of what is offered at all).
+            "very_similar": clustering.LINK}
 
 
 

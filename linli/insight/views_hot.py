@@ -17,6 +17,7 @@ from linli.cases import selectors, services as case_services
 from linli.cases.workflow import allowed_moves
 from linli.core import views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
+from linli.core.viewed import viewed
 from linli.core.web import staff_page
 
 from . import early_warning, hotissues, services
@@ -50,6 +51,7 @@ def hot_issue_detail(request, pk):
     issue = hotissues.hot_issues_for(request.user, status=None).filter(pk=_pk(pk)).first() if _pk(pk) else None
     if issue is None:
         return core_views.not_found(request)
+    viewed(request.user, issue._meta.label_lower, issue.pk)  # its notifications are read now
     return render(request, "insight/hot_issue.html", {
         "issue": issue, **dict(zip(("title", "place"), hotissues.shown_for(request.user, issue))),
         "cases": list(hotissues.visible_members(request.user, issue)),
@@ -76,6 +78,7 @@ def alert_detail(request, pk):
     alert = _alert(request, pk)
     if alert is None:
         return core_views.not_found(request)
+    viewed(request.user, alert._meta.label_lower, alert.pk)  # its notifications are read now
     return render(request, "insight/alert.html", {
         "alert": alert, "cases": list(early_warning.visible_alert_cases(request.user, alert)),
     })

@@ -21,5 +21,11 @@ class NotifyConfig(AppConfig):
             badge=lambda request: selectors.unread_count(request.user), badge_id="inbox-unread",
         ))
         registry.register_urls("notify", "inbox/", "linli.notify.urls")
+        # A page opened or acted on (core.viewed): its unread notifications become read.
+        from linli.core.viewed import VIEWED
+
+        from .services import mark_target_read
+
+        registry.register_hook(VIEWED, "notify", mark_target_read)
         registry.register_event("webhook.created", _("registered a webhook"))
         registry.register_event("webhook.updated", _("changed a webhook"))

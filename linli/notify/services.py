@@ -168,6 +168,16 @@ def mark_read(user, ids=None) -> int:
     return qs.update(read_at=timezone.now())
 
 
+def mark_target_read(user, target_type: str, target_id: str) -> int:
+    """The ``core.viewed`` hook: the account opened or acted on this target (a case …), so its
+    unread notifications about that target are read. Only the account's own; no event (reading
+    one's inbox is not an act on the record). Returns how many changed."""
+    if not target_type or not target_id or user is None or not getattr(user, "pk", None):
+        return 0
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True, target_type=target_type,
+                                       target_id=str(target_id)).update(read_at=timezone.now())
+
+
 def send_notification_emails(limit: int = 200) -> dict:
     """E-mail recent notifications to recipients who have an address.
 

@@ -95,7 +95,8 @@ def test_grid_worker_finds_reveals_and_sees_the_event(transactional_db, live_ser
 
         page.goto(f"{base}/console/events/")
         row = page.locator("table.events tbody tr").first
-        assert "resident.revealed" in row.inner_text()
+        # The event in words; its code only in the tooltip (issue 8 C5).
+        assert "查看了完整信息" in row.inner_text() and "resident.revealed" not in row.inner_text()
         assert "电话联系上门走访" in row.inner_text()
         assert "grid1" in row.inner_text()
         assert phone not in page.content()
