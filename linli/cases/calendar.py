@@ -45,7 +45,7 @@ _NAMES_ZH = {
     "Dragon Boat Festival": "端午节",
     "National Day": "国庆节",
     "Mid-autumn Festival": "中秋节",
-    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+    "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
 }
 
 
