@@ -172,6 +172,7 @@ def test_the_unit_and_the_street_read_the_explanation_scrubbed(client, world, li
     page = client.get(f"/cases/console/{case.number}/").content.decode()
     assert "could not be resolved" in page and "业主表决" in page
     assert "Closed as not resolvable" in page and "it needs the owners&#x27; decision" in page
+    assert name in page  # the office's history holds what the resident was told, as written
     for who in ("unit_staff", "supervisor"):
         client.force_login(world.users[who])
         page = client.get(f"/cases/console/{case.number}/").content.decode()

@@ -217,7 +217,10 @@ def staff_timeline(case: Case, view: str = rules.FULL) -> list[dict]:
             details.append(str(RATING_WORDS.get(data["rating"], data["rating"])))
         if data.get("master"):
             details.append(data["master"])
-        if data.get("reason"):
+        if event.verb == "case.closed_unresolved" and full and case.unresolved_explanation:
+            # The event keeps a scrubbed copy; the office reads what the resident was told.
+            details.append(text(case.unresolved_explanation))
+        elif data.get("reason"):
             details.append(text(str(data["reason"])))
         if data.get("deadline") in DEADLINE_WORDS:
             details.append(DEADLINE_WORDS[data["deadline"]])
