@@ -27,9 +27,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.core import events
-from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core.errors import InvalidInput
 from linli.core.masking import scrub
 
+from .case_settings import check
 from .models import Holiday
 
 PACKAGE = "chinese-calendar"
@@ -99,21 +100,12 @@ class LoadResult:
     kept_by_hand: int = 0   # official days an admin's row overrides
 
 
-def _check(actor, community=None) -> None:
-    """Commands and jobs (no actor) may; an account must be a community admin (of
-    ``community`` when given)."""
-    if actor is None:
-        return
-    if not actor.has_perm("cases.edit_settings", community):
-        raise PermissionDenied(_("Only a community's administrators may change the case settings."))
-
-
 @transaction.atomic
 def load_official(*, actor, years, community=None) -> LoadResult:
     """Load the official days of ``years`` from the package. Idempotent: a second run changes
     nothing and writes no event. Never touches a row set by hand. Writes one
     ``holidays.loaded`` event when anything changed."""
-    _check(actor, community)
+    check(actor, community)
     result = LoadResult()
     for year in sorted(set(int(y) for y in years)):
         if not FIRST_YEAR <= year <= LAST_YEAR:
@@ -170,7 +162,7 @@ def _data(holiday: Holiday, **more) -> dict:
 @transaction.atomic
 def holiday_add(*, actor, date, is_workday, name="", community=None) -> Holiday:
     """Add a day by hand: a day off on a weekday, or a working day on a weekend (调休)."""
-    _check(actor, community)
+    check(actor, community)
     date, is_workday, name = _clean(date, is_workday, name)
     if Holiday.objects.filter(date=date).exists():
         raise InvalidInput(_("%(date)s is already in the calendar: change it there.") % {
@@ -190,7 +182,7 @@ def holiday_add(*, actor, date, is_workday, name="", community=None) -> Holiday:
 @transaction.atomic
 def holiday_change(*, actor, holiday: Holiday, is_workday, name="", community=None) -> Holiday:
     """Change a day's kind or name. The row becomes the admin's: later loads leave it."""
-    _check(actor, community)
+    check(actor, community)
     holiday = Holiday.objects.select_for_update().get(pk=holiday.pk)
     _, is_workday, name = _clean(holiday.date, is_workday, name)
     if (holiday.is_workday, holiday.name) == (is_workday, name):
@@ -214,7 +206,7 @@ def holiday_remove(*, actor, holiday: Holiday, community=None) -> Holiday | None
     """Remove a day. A hand-made row is deleted (a removed official day comes back at the next
     load); an official day becomes a hand-made ordinary day, so a load does not restore it.
     Returns that row, or None when the row was deleted."""
-    _check(actor, community)
+    check(actor, community)
     holiday = Holiday.objects.select_for_update().get(pk=holiday.pk)
     data = _data(holiday)
     if holiday.source == Holiday.Source.OFFICIAL:

@@ -27,8 +27,9 @@ KEYWORDS_MAX = 200    # keywords on one category
 LIMIT_MAX = {TimeUnit.HOURS: 24 * 30, TimeUnit.WORKING_DAYS: 60}
 
 
-def check(actor, community: Community) -> None:
-    """Commands (no actor) may; an account must be an administrator of ``community``."""
+def check(actor, community: Community | None = None) -> None:
+    """Commands and jobs (no actor) may; an account must be a community administrator (of
+    ``community`` when given). The holiday calendar's services check the same way."""
     if actor is None:
         return
     if not actor.has_perm("cases.edit_settings", community):

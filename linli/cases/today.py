@@ -65,20 +65,10 @@ def mine_q(user) -> Q:
     return Q(status__in=UNRESOLVED) & (Q(pk__in=acted) | Q(submitted_by_id=user.pk))
 
 
-def _office_q(scope) -> Q:
-    """Cases of the account's community offices and courtyards (not its units or street)."""
-    q = Q(pk__in=[])
-    if scope.office_communities:
-        q |= Q(community_id__in=scope.office_communities)
-    if scope.grids:
-        q |= Q(grid_id__in=scope.grids)
-    return q
-
-
 def action_q(user, now: dt.datetime | None = None) -> Q:
     now = now or timezone.now()
     scope = scope_of(user)
-    q = (Q(status=S.SUBMITTED) & _office_q(scope)) | selectors.overdue_q(now) | due_today_q(now) | mine_q(user)
+    q = (Q(status=S.SUBMITTED) & scope.area_q()) | selectors.overdue_q(now) | due_today_q(now) | mine_q(user)
     if scope.organisations:
         q |= Q(unit_id__in=scope.organisations, status__in=(S.DISPATCHED, S.IN_PROGRESS))
     return q
@@ -118,15 +108,15 @@ def today_work(user) -> list[dict]:
         items.append({"code": "patrol", "label": _("Patrol report"), "count": None, "order": 0,
                       "url": reverse("cases:staff_new") + "?channel=patrol", "tone": "primary"})
 
-    def tile(code, label, qs, order, tone):
+    def tile(code, label, qs, order, tone, *, unless_empty=False):
         count = qs.count()
+        if unless_empty and not count:
+            return
         items.append({"code": code, "label": label, "count": count, "order": order,
                       "url": f"{console}?queue={code}", "tone": tone if count else ""})
 
     if scope.office_communities or scope.grids:
-        triage = selectors.triage_queue(user)
-        if triage.exists():
-            tile("triage", _("To categorise"), triage, 10, "due")
+        tile("triage", _("To categorise"), selectors.triage_queue(user), 10, "due", unless_empty=True)
         tile("accept", _("To accept"), selectors.acceptance_queue(user), 15, "due")
     tile("overdue", _("Overdue"), selectors.overdue_queue(user, now=now), 20, "urgent")
     tile("due_today", _("Due today"), queue_cases(user, "due_today", now), 30, "due")

@@ -19,9 +19,11 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from linli.community.models import Community, HouseholdNeed, StaffRole
+from linli.community.models import Community, HouseholdNeed
 from linli.community.needs import NEED
 from linli.core.models import Event
+
+from .case_lives import _staff
 
 CONFIRMED = 0.86
 DISMISSED = 0.06        # the rest stays suggested, waiting for a decision
@@ -36,9 +38,8 @@ def decide_suggestions(*, community: Community, seed: int, now: dt.datetime | No
     """Confirm, dismiss or leave each suggested tag of ``community``; returns the counts."""
     now = now or timezone.now()
     rng = random.Random(seed * 7919 + 17)
-    deciders = _grid_workers(community)
-    office = [role.user for role in StaffRole.objects.filter(
-        community=community, role=StaffRole.Role.COMMUNITY_WORKER, active=True).select_related("user").order_by("pk")]
+    staff = _staff(community)   # the case history's own staff lists: courtyard → grid workers, office
+    deciders, office = staff.grid, staff.office
     S = HouseholdNeed.Status
     needs = list(HouseholdNeed.objects.filter(community=community, status=S.SUGGESTED)
                  .select_related("household__grid", "category", "community").order_by("pk"))
@@ -67,12 +68,3 @@ def decide_suggestions(*, community: Community, seed: int, now: dt.datetime | No
         Event.objects.bulk_create(built, batch_size=1000)
     return counts
 
-
-def _grid_workers(community: Community) -> dict[int, list]:
-    found: dict[int, list] = {}
-    roles = (StaffRole.objects.filter(community=community, role=StaffRole.Role.GRID_WORKER, active=True)
-             .select_related("user").prefetch_related("grids").order_by("pk"))
-    for role in roles:
-        for grid in role.grids.all():
-            found.setdefault(grid.pk, []).append(role.user)
-    return found
