@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.axe import AXE, WCAG_21_AA  # noqa: E402
+from tests.browser.axe import AXE, violations  # noqa: E402
 
 PASSWORD = "linli-demo-2026"
 PHONE = dict(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
@@ -41,11 +41,7 @@ ROLES = [
 def axe(page) -> list[str]:
     if not AXE.exists():
         return ["(axe-core not installed: run npm ci)"]
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags},"
-        " resultTypes: ['violations']})).violations.map(v => v.id + ' ×' + v.nodes.length)", WCAG_21_AA)
-    return found
+    return [f"{v['id']} ×{v['nodes']}" for v in violations(page)]
 
 
 def walk(browser, base: str, out: Path, account: str, steps: list[str], size: str) -> list[str]:

@@ -27,14 +27,15 @@ def require_axe() -> None:
 
 
 def violations(page) -> list[dict]:
-    """axe's WCAG 2.1 AA violations on the page as it is now: [{id, impact, help, targets}]."""
+    """axe's WCAG 2.1 AA violations on the page as it is now: [{id, impact, help, nodes, targets}]
+    (``nodes``: how many elements fail; ``targets``: the first five)."""
     require_axe()
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},"
         " resultTypes: ['violations']}); return r.violations.map(v => ({id: v.id, impact: v.impact,"
-        " help: v.help, targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }",
+        " help: v.help, nodes: v.nodes.length, targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }",
         WCAG_21_AA,
     )
     return result
