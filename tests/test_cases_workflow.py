@@ -514,7 +514,7 @@ def test_concurrent_intakes_get_distinct_consecutive_numbers(cw, transactional_d
     """Each thread has its own database connection, as separate server processes would."""
     import threading
 
-    start = threading.Barrier(6)
+    start = threading.Barrier(6, timeout=60)
     numbers, errors = [], []
 
     def intake():
@@ -531,7 +531,7 @@ def test_concurrent_intakes_get_distinct_consecutive_numbers(cw, transactional_d
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(120)
     assert errors == []
     sequence = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
     assert sequence == list(range(sequence[0], sequence[0] + 30))

@@ -325,7 +325,7 @@ def test_two_dispatchers_racing_make_no_duplicates(transactional_db, world, cate
         return real_plan(batch)
 
     monkeypatch.setattr(services, "_plan", slow_plan)
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=60)
     results, errors = [], []
 
     def run():

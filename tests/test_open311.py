@@ -736,7 +736,7 @@ def test_concurrent_hits_on_one_key_are_all_counted(o311, transactional_db):
     row, _key = apikey_create(actor=None, community=o311.world.community, name="busy", rate_per_minute=25)
     minute = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(minutes=5)
     outcomes = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)
 
     def client():
         try:
@@ -754,7 +754,7 @@ def test_concurrent_hits_on_one_key_are_all_counted(o311, transactional_db):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(120)
     assert (outcomes.count("ok"), outcomes.count("429")) == (25, 15)
     assert ApiKeyUsage.objects.get(api_key=row, window_start=minute).count == 40
 

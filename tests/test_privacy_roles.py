@@ -316,7 +316,7 @@ def test_parallel_anonymous_posts_pass_exactly_the_limit(world, transactional_db
 
     settings.LINLI_ANONYMOUS_INTAKE = True
     key, limit, threads = "anon:parallel", 5, 16
-    start = threading.Barrier(threads)
+    start = threading.Barrier(threads, timeout=60)
     passed, errors = [], []
 
     def post(i):
@@ -337,7 +337,7 @@ def test_parallel_anonymous_posts_pass_exactly_the_limit(world, transactional_db
     for w in workers:
         w.start()
     for w in workers:
-        w.join()
+        w.join(120)
     assert errors == []
     assert len(passed) == limit
     assert IdempotencyKey.objects.filter(scope=key).count() == limit

@@ -247,7 +247,7 @@ def test_parallel_wrong_passwords_cannot_pass_the_limit():
     """Each attempt writes its row before it counts, so parallel guesses cannot all see a count
     under the limit (as a count-then-write would let them)."""
     User.objects.create_user("alice", password=PASSWORD)
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(8, timeout=60)
     problems = []
 
     def guess():
