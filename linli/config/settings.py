@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "linli.cases",
     "linli.notify",
     "linli.insight",
+    "linli.books",
+    "linli.transparency",
+    "linli.disclosure",
     # The demo community sits above every app: it seeds their histories through their services.
     "linli.demo",
 ]
@@ -178,6 +181,11 @@ if PRODUCTION:
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 LINLI_IMPORT_MAX_BYTES = 20 * 1024 * 1024
+# The transparency log's checkpoint signing key (docs/transparency.md): a file outside the
+# database, written by `linli disclosure keygen`; its key name defaults to the site's host.
+LINLI_DISCLOSURE_KEY_FILE = os.environ.get("LINLI_DISCLOSURE_KEY_FILE") or str(DATA_DIR / "disclosure-signing.key")
+LINLI_DISCLOSURE_KEY_NAME = os.environ.get("LINLI_DISCLOSURE_KEY_NAME", "")
+LINLI_DISCLOSURE_HOST = os.environ.get("LINLI_DISCLOSURE_HOST", "")
 LINLI_IMPORT_MAX_ROWS = 100_000
 
 # Resident requests (docs/cases.md).
