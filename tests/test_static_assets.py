@@ -56,7 +56,7 @@ def test_every_vendored_file_is_in_the_manifest_and_its_readme():
     manifest = json.loads((vendor_assets.VENDOR / "MANIFEST.json").read_text(encoding="utf-8"))
     for package in vendor_assets.PINNED:
         readme = (vendor_assets.VENDOR / package.name / "README.md").read_text(encoding="utf-8")
-        assert f"`{package.name}@{package.version}`" in readme and package.tarball_sha256 in readme
+        assert f"`{package.spec}`" in readme and package.tarball_sha256 in readme
         for _, target in package.files:
             digest = hashlib.sha256((vendor_assets.VENDOR / package.name / target).read_bytes()).hexdigest()
             assert manifest[package.name]["files"][target] == digest

@@ -1,10 +1,11 @@
 #!/usr/bin/env python
 """Refresh, or check, the vendored browser libraries in linli/static/vendor/ from npm.
 
-Linli serves Leaflet and ECharts itself (no CDN: many installations have no way out), so
-their files are committed. PINNED below is the one place their versions are chosen: for
-each package the version, the sha256 of the tarball `npm pack` fetches, and which files of
-the package are copied where.
+Linli serves Leaflet, ECharts and, for the entry page's in-browser check, noble-ed25519 and
+noble-hashes itself (no CDN: many installations have no way out), so their files are
+committed. PINNED below is the one place their versions are chosen: for each package the
+version, the sha256 of the tarball `npm pack` fetches, and which files of the package are
+copied where (`npm` names a scoped package whose folder here has a plain name).
 
     .venv/bin/python tools/vendor_assets.py            # refresh every package (needs npm and the registry)
     .venv/bin/python tools/vendor_assets.py leaflet    # refresh one
@@ -51,11 +52,17 @@ MARKER = "<!-- Everything above this line is written by tools/vendor_assets.py; 
 
 @dataclass(frozen=True)
 class Package:
-    name: str  # the npm package, and the folder under linli/static/vendor/
+    name: str  # the folder under linli/static/vendor/, and the npm package unless `npm` names it
     title: str  # what the README calls it
     version: str
     tarball_sha256: str
     files: tuple[tuple[str, str], ...]  # (path inside the package, path inside the vendor folder)
+    npm: str = ""  # the npm package where it differs from the folder (a scoped one: "@scope/name")
+
+    @property
+    def spec(self) -> str:
+        """What npm is asked for: package@version."""
+        return f"{self.npm or self.name}@{self.version}"
 
 
 PINNED = (
@@ -83,6 +90,28 @@ PINNED = (
             ("licenses/LICENSE-d3", "LICENSE-d3"),
         ),
     ),
+    # The entry page's in-browser check (linli/static/disclosure/verify.js): Ed25519 where the
+    # browser's WebCrypto lacks it, SHA-256/SHA-512 where there is no WebCrypto at all (plain http).
+    # Both are ES modules without bare imports, loaded by verify.js with import() only when needed.
+    Package(
+        name="noble-ed25519", npm="@noble/ed25519", title="noble-ed25519", version="3.2.0",
+        tarball_sha256="aaae5d6bc1aa92b798dc2017f2ff1f834f6d8a1e339fdc3e08915ec336006bd8",
+        files=(
+            ("index.js", "index.js"),
+            ("LICENSE", "LICENSE"),
+        ),
+    ),
+    Package(
+        name="noble-hashes", npm="@noble/hashes", title="noble-hashes", version="2.4.0",
+        tarball_sha256="e1946149b780017b2564fcc092cb01c04e1d7f20627d0296c17da8868f4436dc",
+        files=(
+            ("sha2.js", "sha2.js"),
+            ("_md.js", "_md.js"),
+            ("_u64.js", "_u64.js"),
+            ("utils.js", "utils.js"),
+            ("LICENSE", "LICENSE"),
+        ),
+    ),
 )
 
 
@@ -96,7 +125,7 @@ def sha256(data: bytes) -> str:
 
 def pack(package: Package, workdir: Path) -> Path:
     """The tarball of package@version, fetched by npm into workdir."""
-    spec = f"{package.name}@{package.version}"
+    spec = package.spec
     try:
         run = subprocess.run(
             ["npm", "pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(workdir)],
@@ -115,7 +144,7 @@ def read_files(package: Package, tarball: Path) -> dict[str, bytes]:
     got = sha256(tarball.read_bytes())
     if got != package.tarball_sha256:
         raise VendorError(
-            f"{package.name}@{package.version}: the tarball's sha256 is {got}, the pinned one "
+            f"{package.spec}: the tarball's sha256 is {got}, the pinned one "
             f"{package.tarball_sha256}; nothing written. For a new version, check the release and pin {got}.")
     contents = {}
     # Only the listed members are read (never extracted), so a hostile path in the tarball goes nowhere.
@@ -124,10 +153,10 @@ def read_files(package: Package, tarball: Path) -> dict[str, bytes]:
             try:
                 member = archive.getmember(f"package/{source}")
             except KeyError:
-                raise VendorError(f"{package.name}@{package.version} has no {source}") from None
+                raise VendorError(f"{package.spec} has no {source}") from None
             stream = archive.extractfile(member)
             if stream is None:
-                raise VendorError(f"{package.name}@{package.version}: {source} is not a plain file")
+                raise VendorError(f"{package.spec}: {source} is not a plain file")
             contents[target] = stream.read()
     return contents
 
@@ -146,7 +175,7 @@ def manifest_text(manifest: dict) -> str:
 
 def readme_head(package: Package, entry: dict) -> str:
     """The README's upper part: what the files are and where they came from."""
-    spec = f"{package.name}@{entry['version']}"
+    spec = f"{package.npm or package.name}@{entry['version']}"
     lines = [
         f"# {package.title} {entry['version']} (vendored)",
         "",
@@ -259,7 +288,7 @@ def check(pinned_packages: tuple[Package, ...] = PINNED, vendor: Path = VENDOR) 
             if not path.is_file():
                 problems.append(f"{package.name}: {target} is missing")
             elif sha256(path.read_bytes()) != digest:
-                problems.append(f"{package.name}: {target} differs from {package.name}@{package.version}")
+                problems.append(f"{package.name}: {target} differs from {package.spec}")
         for extra in sorted(on_disk(folder) - set(files)) if folder.is_dir() else ():
             problems.append(f"{package.name}: {extra} is not in the package's file table")
         readme = folder / README
@@ -284,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         if not problems:
-            print("vendor files match " + ", ".join(f"{p.name}@{p.version}" for p in PINNED))
+            print("vendor files match " + ", ".join(p.spec for p in PINNED))
         return 1 if problems else 0
     names = {package.name: package for package in PINNED}
     unknown = [name for name in args.packages if name not in names]
