@@ -21,6 +21,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _signing_key_outside_the_data_dir(settings, tmp_path):
+    """No test reads or writes the checkpoint signing key of the data dir (the demo makes one
+    when none is configured): a missing one in the test's own directory unless it sets another."""
+    settings.LINLI_DISCLOSURE_KEY_FILE = str(tmp_path / "disclosure-signing.key")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_classifier_cache():
     """Each test's database is new: forget which classifier versions were active."""
     from linli.insight import intake

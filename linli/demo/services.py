@@ -2,9 +2,9 @@
 
 :func:`seed_demo` is what `linli seed-demo` runs: the community and its people
 (:mod:`.community`), two years of cases (:mod:`.case_writer`), the need tags the
-registry and the cases imply, the hot issues and alerts of that history, and the
-notification cursor moved past it. All in one transaction: the demo is there
-whole, or not at all.
+registry and the cases imply, the hot issues and alerts of that history, the history's last
+year of books and public board (:mod:`.disclosure`), and the notification cursor moved past
+it. All in one transaction: the demo is there whole, or not at all.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from linli.notify.services import cursor_fast_forward
 
 from .case_writer import build_case_history
 from .community import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DemoResult, Progress, build_demo
+from .disclosure import BoardResult, seed_disclosure
+from .disclosure import summary_lines as disclosure_lines
 from .needs import decide_suggestions
 
 # The alerts of the history's last year: what the early-warning page has to show.
@@ -34,6 +36,7 @@ class Seeded:
     history: dict | None      # counts of the case history; None when it was left out
     needs: dict               # counts of the need tags derived
     insight: dict | None      # hot issues formed and alerts raised over the history
+    disclosure: BoardResult | None = None  # the year of books and board; None without the history
 
 
 @contextmanager
@@ -66,14 +69,16 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
     needs = needs_recompute(community=demo.community)
     # Two years in, the grid workers have decided most of what the rules suggested.
     needs["decided"] = decide_suggestions(community=demo.community, seed=seed)
-    insight = None
+    insight = disclosure = None
     if history is not None:
         # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
         # cursor moves: past alerts are not news.
         insight = insight_jobs.catch_up(demo.community.pk, days=ALERT_DAYS)
+        # The history's last year of books and of the public board (三务公开) on its signed log.
+        disclosure = seed_disclosure(community=demo.community, seed=seed)
         # Two years of history are not news: the worker notifies from here on.
         cursor_fast_forward()
-    return Seeded(demo=demo, history=history, needs=needs, insight=insight)
+    return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure)
 
 
 def summary_lines(seeded: Seeded) -> list[str]:
@@ -108,4 +113,6 @@ def summary_lines(seeded: Seeded) -> list[str]:
         lines.append(ngettext("Early warning: %(n)s alert raised over the last year of the history.",
                               "Early warning: %(n)s alerts raised over the last year of the history.",
                               alerts) % {"n": f"{alerts:,}"})
+    if seeded.disclosure is not None:
+        lines += disclosure_lines(seeded.disclosure)
     return lines
