@@ -196,3 +196,94 @@ def models_f(name):
     from django.db.models import F
 
     return F(name)
+
+
+def test_attachments_and_receipts_in_the_demo(seeded):
+    from linli.books.models import VoucherAttachment
+    from linli.disclosure import attachments
+    from linli.disclosure.models import Attachment
+    from linli.disclosure.selectors import verify as board_verify
+
+    community, out = seeded
+    files = Attachment.objects.filter(entry__community=community, entry__state=E.PUBLISHED)
+    types = set(files.values_list("content_type", flat=True))
+    assert {"application/pdf", "image/jpeg"} <= types   # a PNG without transparency is stored as JPEG
+    assert files.filter(name__startswith="party-dues-").count() >= 2   # the dues charts
+    # Every month's statement has its PDF; the allowance lists too; some meetings a photo.
+    statements_with_pdf = files.filter(entry__section="finance", content_type="application/pdf",
+                                       name__startswith="statement-").values("entry").distinct().count()
+    assert statements_with_pdf >= 13   # twelve months and the corrected one
+    assert files.filter(name__startswith="allowance-").count() >= 12
+    assert files.filter(entry__section="party", content_type="image/jpeg").count() >= 10
+    for a in files:
+        data = attachments.read_bytes(a)
+        assert data is not None and leaf.sha256_hex(data) == a.sha256
+        if a.content_type == "application/pdf":
+            assert attachments.is_pdf(data) and data.startswith(b"%PDF-1.4")
+        header = leaf.leaf_bytes(a.entry)
+        assert a.sha256.encode() in header
+    # The withdrawn list's files are gone with its words.
+    withdrawn = Entry.objects.get(community=community, state=E.WITHDRAWN)
+    assert all(not a.path for a in withdrawn.attachments.all())
+    # Everything verifies, files included.
+    report = board_verify(community)
+    assert report.ok, report.message
+    # Receipts: some vouchers carry a scanned invoice, the one waiting for approval too.
+    receipts = VoucherAttachment.objects.filter(voucher__community=community)
+    assert receipts.count() >= 10
+    waiting = Voucher.objects.get(community=community, status=Voucher.Status.SUBMITTED)
+    assert waiting.attachments.exists()
+    assert "with a scanned receipt" in out and "attachments" in out
+
+
+def test_the_witness_has_the_street_offices_name_and_the_tool_verifies_the_demo_log(seeded, monkeypatch):
+    """The street's witness is named as residents know it (non-ASCII key name), the board says
+    so, and tools/verify_disclosure.py checks the demo's log, words and files with its key."""
+    import importlib.util
+    import sys
+    import urllib.error
+    from pathlib import Path
+
+    community, _out = seeded
+    witness = Witness.objects.get(log__community=community)
+    assert witness.name == f"{community.street.name.removesuffix('街道')}街道办事处"
+    assert not witness.name.isascii()
+    page = Client().get(f"/disclosure/{community.code}/").content.decode()
+    assert witness.name in page
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "verify_disclosure.py"
+    spec = importlib.util.spec_from_file_location("verify_disclosure_demo", path)
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, tool)   # its dataclasses look their module up
+    spec.loader.exec_module(tool)
+    client = Client()
+
+    class Answer:
+        def __init__(self, status, body):
+            self.status, self.body = status, body
+
+        def read(self):
+            return self.body
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def urlopen(url, timeout=None):
+        response = client.get(url.removeprefix("http://testserver"))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        if response.status_code != 200:
+            raise urllib.error.HTTPError(url, response.status_code, "", {}, None)
+        return Answer(200, body)
+
+    monkeypatch.setattr(tool.urllib.request, "urlopen", urlopen)
+    key = tool.parse_key(keys.verifier_key_text(), tool.ALG_ED25519)
+    street = tool.parse_key(witness.verifier_key, tool.ALG_COSIGNATURE_V1)
+    lines = []
+    cp = tool.check(f"http://testserver/disclosure/{community.code}/log", key, witnesses=[street],
+                    proofs=False, content=True, out=lines.append)
+    assert cp.size == log_selectors.size(community)
+    assert any(line.startswith(f"  cosigned by {witness.name} at") for line in lines), lines
+    assert any("withdrawn" in line for line in lines), lines

@@ -14,7 +14,10 @@ approved by the community admin) and the month closed (结账) a few days after 
 voucher booked to the wrong head is found after its month's statement was published, so the
 admin reopens the month, the worker reverses it in red ink (红字冲销) and enters it again, and
 the month is closed again (:meth:`DemoBooks.fix_wrong_voucher`); one voucher of the current
-month waits for approval (:meth:`DemoBooks.leave_one_waiting`). Amounts are integer fen drawn from ``random.Random`` seeded by the demo seed, so a
+month waits for approval (:meth:`DemoBooks.leave_one_waiting`). Each month's largest payment to a
+contractor, the re-entered voucher and the waiting one carry a scanned invoice
+(:meth:`DemoBooks.receipt`, made by :mod:`linli.demo.files`), added with
+:func:`linli.books.services.attachment_add` before approval. Amounts are integer fen drawn from ``random.Random`` seeded by the demo seed, so a
 seed gives the same books.
 """
 
@@ -32,6 +35,8 @@ from linli.books import chart, services
 from linli.books.models import Voucher
 from linli.books.services import LineInput, VoucherInput
 from linli.community.models import Community
+
+from . import files
 
 # The fund's projects this year (name, share of the year's fund in percent).
 FUND_PROJECTS = (
@@ -127,12 +132,15 @@ class DemoBooks:
         self.wrong: Voucher | None = None
         self.reversal: Voucher | None = None
         self.waiting: Voucher | None = None
+        self.receipts = 0          # vouchers entered with a scanned invoice
+        self.seed = seed
         self.seconds = 0.0
         started = time.perf_counter()
         services.install_chart(actor=None, community=community)
         self.projects = [services.fund_project_create(actor=None, community=community, name=name)
                          for name, _share in FUND_PROJECTS]
         self.acc = services.accounts_by_code(community)
+        self.project_codes = {p.code for p in self.projects}
         self.by_month: dict[tuple[int, int], list[VoucherInput]] = {m: [] for m in self.months}
         self._plan()
         self.seconds += time.perf_counter() - started
@@ -253,11 +261,62 @@ class DemoBooks:
                 Budget.objects.filter(community=self.community, year=year).select_related("account")
                 .order_by("account__code")]
 
+    def _contractor(self, v: VoucherInput) -> int:
+        """What a voucher pays a contractor (repairs, the fund's projects), in fen; 0 for others."""
+        return sum(line.debit for line in v.lines
+                   if line.account.code == REPAIRS or line.account.code in self.project_codes)
+
+    def receipt(self, v: VoucherInput) -> tuple[str, bytes]:
+        """The scanned invoice of a voucher: a one-page PDF or a photo of the till receipt, in ASCII
+        figures (drawn from the seed and the voucher, so a seed gives the same bytes)."""
+        rng = random.Random(f"{self.seed}-receipt-{v.date.isoformat()}-{v.summary}")
+        amount = sum(line.debit for line in v.lines)
+        number = f"{rng.randrange(10**7, 10**8)}"
+        code = next(line.account.code for line in v.lines if line.debit)
+        if rng.random() < 0.5:
+            return "invoice.pdf", files.pdf(
+                [f"Invoice number   {number}", f"Date             {v.date.isoformat()}",
+                 f"Payer            {self.community.code}", f"Account          {code}", "",
+                 f"Amount (CNY)     {amount // 100:,}.{amount % 100:02d}", "", "Paid by bank transfer."],
+                title="VAT invoice (scan)")
+        return "receipt.jpg", files.receipt_photo(rng, number=number, date=v.date.isoformat(), amount_fen=amount,
+                                                  code=code)
+
+    def _post_one_with_receipt(self, v: VoucherInput) -> Voucher:
+        voucher = services.voucher_create(actor=self.worker, community=self.community, date=v.date,
+                                          summary=v.summary, lines=list(v.lines))
+        name, content = self.receipt(v)
+        services.attachment_add(actor=self.worker, voucher=voucher, name=name, content=content)
+        services.voucher_submit(actor=self.worker, voucher=voucher)
+        self.receipts += 1
+        return services.voucher_approve(actor=self.admin, voucher=voucher)
+
     @_timed
     def post_month(self, year: int, month: int) -> list[Voucher]:
-        """The month's vouchers, prepared by the worker and approved by the admin."""
-        posted = services.post_vouchers(community=self.community, vouchers=self.by_month[(year, month)],
-                                        preparer=self.worker, approver=self.admin)
+        """The month's vouchers, prepared by the worker and approved by the admin, in date order:
+        the month's largest payment to a contractor one by one (created, its scanned invoice added
+        with :func:`linli.books.services.attachment_add`, submitted, approved: a posted voucher's
+        receipts are fixed, and the bulk path takes none), the runs before and after it in one
+        call of the bulk path each, so the numbers still follow the dates."""
+        posted: list[Voucher] = []
+        run: list[VoucherInput] = []
+        planned = self.by_month[(year, month)]
+        # The month's largest payment to a contractor is entered with its invoice.
+        largest = max(planned, key=self._contractor, default=None)
+        with_receipt = largest if largest is not None and self._contractor(largest) else None
+
+        def flush():
+            if run:
+                posted.extend(services.post_vouchers(community=self.community, vouchers=run,
+                                                     preparer=self.worker, approver=self.admin))
+                run.clear()
+        for v in sorted(planned, key=lambda v: v.date):
+            if v is with_receipt:
+                flush()
+                posted.append(self._post_one_with_receipt(v))
+            else:
+                run.append(v)
+        flush()
         self.vouchers += len(posted)
         if (year, month) == self.wrong_month:
             self.wrong = next(p for p in posted if p.summary == WRONG_SUMMARY)
@@ -280,6 +339,10 @@ class DemoBooks:
             actor=self.worker, community=self.community, date=fix_day, summary=f"{WRONG_SUMMARY}（更正科目）",
             lines=[LineInput(account=self.acc[REPAIRS], debit=self.wrong_amount, summary="门窗维修"),
                    LineInput(account=self.acc[BANK], credit=self.wrong_amount, summary="对公转账")])
+        name, content = self.receipt(VoucherInput(date=fix_day, summary=again.summary, lines=(
+            LineInput(account=self.acc[REPAIRS], debit=self.wrong_amount),)))
+        services.attachment_add(actor=self.worker, voucher=again, name=name, content=content)
+        self.receipts += 1
         services.voucher_submit(actor=self.worker, voucher=again)
         services.voucher_approve(actor=self.admin, voucher=again)
         self.vouchers += 2
@@ -295,5 +358,9 @@ class DemoBooks:
             actor=self.worker, community=self.community, date=day, summary="困难家庭慰问品采购",
             lines=[LineInput(account=self.acc[ACTIVITIES], debit=amount, summary="慰问品"),
                    LineInput(account=self.acc[BANK], credit=amount, summary="对公转账")])
+        name, content = self.receipt(VoucherInput(date=day, summary=voucher.summary, lines=(
+            LineInput(account=self.acc[ACTIVITIES], debit=amount),)))
+        services.attachment_add(actor=self.worker, voucher=voucher, name=name, content=content)
+        self.receipts += 1
         self.waiting = services.voucher_submit(actor=self.worker, voucher=voucher)
         return self.waiting

@@ -29,8 +29,13 @@ linli.transparency:
   the admin the next day (the tombstone keeps the reason) and published again without them;
 - at the end, work for the office: entries awaiting approval, one held for a phone number,
   one quarter's party dues not published (an overdue duty), and one voucher waiting;
-- the street office's witness: a witness key in the data dir, registered as the log's
-  witness, and its cosignature of the latest checkpoint through the cosignature service.
+- attachments, through the board's own checks and services (files from :mod:`linli.demo.files`,
+  ASCII figures, drawn pictures): each month's statement (and the corrected one) a PDF of it,
+  each allowance list a PDF of its rows without names, each quarter's party dues a chart, about
+  one branch meeting in five a photo of the meeting room;
+- the street office's witness, named as residents know it (:func:`witness_name`: the street's
+  name + 街道办事处): a witness key in the data dir, registered as the log's witness, and its
+  cosignature of the latest checkpoint through the cosignature service.
 
 The services take the time from ``django.utils.timezone.now``; while a step runs, the replay
 clock (:func:`replay_clock`) answers with the step's time, so that the entries, checkpoints,
@@ -47,6 +52,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import time
 import unicodedata
 from collections import Counter
@@ -62,11 +68,12 @@ from django.utils.translation import gettext as _
 from linli.community.models import Community, Organisation, Resident
 from linli.core import signednote
 from linli.core.masking import mask_name
-from linli.disclosure import services as board
+from linli.disclosure import attachments, services as board
 from linli.disclosure.models import Duty, Entry
 from linli.transparency import cosign, keys, selectors as log_selectors
 from linli.transparency import witness as street_witness
 
+from . import files as demo_files
 from .books import (
     DONATIONS, FUND_PROJECTS, SHARED, DemoBooks, month_end, staff,
 )
@@ -143,6 +150,7 @@ class BoardResult:
     log_size: int = 0
     checkpoints: int = 0
     witness: str = ""
+    attachments: int = 0   # files attached to board entries (a withdrawal deletes its entry's)
     key_generated: Path | None = None
     key_fingerprint: str = ""
     seconds: float = 0.0
@@ -434,6 +442,56 @@ class _Texts:
 
 
 # ----------------------------------------------------------------------------------------------
+# Attachments: the PDFs and pictures an office would put beside the words (linli.demo.files;
+# ASCII figures and codes only, the entry has the words)
+
+
+def _fen(fen: int) -> str:
+    return f"{'-' if fen < 0 else ''}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+def statement_pdf(community: Community, year: int, month: int, *, corrected: bool = False) -> tuple[str, bytes]:
+    """The month's statement as printed for the file: account codes and figures."""
+    from linli.books import statements
+
+    st = statements.monthly_statement(community, year, month)
+    lines = [f"Community {st.community_code}   period {st.start.isoformat()} to {st.end.isoformat()}"
+             + ("   CORRECTED" if corrected else ""), "",
+             f"{'Account':<10}{'Opening':>16}{'Debit':>16}{'Credit':>16}{'Closing':>16}", "-" * 74]
+    lines += [f"{'  ' * (r.level - 1) + r.code:<10}{_fen(r.opening):>16}{_fen(r.debit):>16}{_fen(r.credit):>16}"
+              f"{_fen(r.closing):>16}" for r in st.rows[:40] if r.opening or r.debit or r.credit or r.closing]
+    t = st.totals
+    lines += ["-" * 74, f"{'Total':<10}{_fen(t.opening_debit - t.opening_credit):>16}{_fen(t.debit):>16}"
+              f"{_fen(t.credit):>16}{_fen(t.closing_debit - t.closing_credit):>16}", "",
+              f"Revenue this month (CNY)  {_fen(st.revenue):>16}", f"Expenses this month (CNY) {_fen(st.expense):>16}"]
+    name = f"statement-{year}-{month:02d}{'-corrected' if corrected else ''}.pdf"
+    return name, demo_files.pdf(lines, title=f"Monthly statement {year}-{month:02d} (CNY)")
+
+
+ALLOWANCE_ROW = re.compile(r"^\s*(\d+)\. .*?(\d+)人\s+\S*?([\d,]+\.\d\d)元$")
+
+
+def allowance_pdf(community: Community, year: int, month: int, body: str) -> tuple[str, bytes]:
+    """The allowance list as signed off by the street: row, household size, amount — no names."""
+    rows = [m.groups() for m in map(ALLOWANCE_ROW.match, body.splitlines()) if m]
+    lines = [f"Community {community.code}   month {year}-{month:02d}", "",
+             f"{'No.':<6}{'Persons':>10}{'Monthly (CNY)':>18}", "-" * 34]
+    lines += [f"{n:<6}{persons:>10}{amount:>18}" for n, persons, amount in rows]
+    lines += ["-" * 34, f"Households {len(rows)}", "", "Names are on the notice board; this sheet carries the figures."]
+    return f"allowance-{year}-{month:02d}.pdf", demo_files.pdf(lines, title=f"Minimum living allowance {year}-{month:02d}")
+
+
+DUES_ROW = re.compile(r"党员\s*\d+名\s+实交\s*([\d,]+)\.\d\d元")
+
+
+def dues_chart(year: int, q: int, body: str) -> tuple[str, bytes]:
+    """The quarter's party dues per branch as a bar chart (whole yuan)."""
+    values = [int(m.group(1).replace(",", "")) for m in map(DUES_ROW.search, body.splitlines()) if m]
+    return f"party-dues-{year}-q{q}.png", demo_files.chart_png(
+        f"Party dues {year} Q{q} by branch (CNY)", [f"B{i + 1}" for i in range(len(values))], values)
+
+
+# ----------------------------------------------------------------------------------------------
 # The timeline
 
 
@@ -441,6 +499,7 @@ class _Board:
     def __init__(self, community: Community, seed: int, clock, result: BoardResult, today: dt.date):
         self.community, self.clock, self.result, self.today = community, clock, result, today
         self.rng = random.Random(f"linli-demo-board-{seed}")
+        self.files_rng = random.Random(f"linli-demo-board-files-{seed}")
         self.books = result.books
         self.texts = _Texts(community, self.rng, self.books)
         self.worker, self.admin, self.secretary = staff("worker"), staff("admin"), staff("secretary")
@@ -497,21 +556,45 @@ class _Board:
     def sitting_at(self, when: dt.datetime, section: str) -> None:
         self.at(when, lambda approver=self.approver(section): self.sitting(approver))
 
-    def entry(self, when, section, text, start, end, duty=None, *, publish=True, keep=None):
+    def entry(self, when, section, text, start, end, duty=None, *, publish=True, keep=None, files=None):
+        """``files``: None, or called with (title, body) for the attachments (name, bytes)."""
         def step():
             title, body = text() if callable(text) else text
+            attached = [attachments.check_file(content, name=name) for name, content in files(title, body)] \
+                if files else ()
             draft = board.create_draft(actor=self.worker, community=self.community, section=section, title=title,
                                        body=body, period_start=start, period_end=end,
-                                       duty=self.duties.get(duty) if duty else None)
+                                       duty=self.duties.get(duty) if duty else None, files=attached)
+            self.result.attachments += len(attached)
             self._go(draft, publish=publish, keep=keep)
         self.at(when, step)
         if keep and publish:   # needed soon after (a withdrawal): approved later that day
             self.sitting_at(when + dt.timedelta(hours=2), section)
 
-    def generated(self, when, make, keep=None, section="finance"):
-        self.at(when, lambda: self._go(make(), keep=keep))
+    def generated(self, when, make, keep=None, section="finance", files=None):
+        """``files``: None, or called with nothing for the attachments (name, bytes), added to the
+        generated draft with :func:`linli.disclosure.services.update_draft` as the worker would."""
+        def step():
+            draft = make()
+            if files:
+                draft = self.attach(draft, files())
+            self._go(draft, keep=keep)
+        self.at(when, step)
         if keep:
             self.sitting_at(when + dt.timedelta(hours=2), section)
+
+    def meeting_photo(self, b: int, year: int, month: int) -> tuple[str, bytes]:
+        members = self.texts.members[b]
+        return f"meeting-{year}-{month:02d}.jpg", demo_files.meeting_photo(
+            self.files_rng, sign=f"BRANCH {b + 1:02d} PARTY MEETING {year}-{month:02d}",
+            people=members - self.files_rng.randint(0, max(1, members // 8)))
+
+    def attach(self, draft: Entry, named: list[tuple[str, bytes]]) -> Entry:
+        attached = [attachments.check_file(content, name=name) for name, content in named]
+        self.result.attachments += len(attached)
+        return board.update_draft(actor=self.worker, entry=draft, title=draft.title, body=draft.body,
+                                  period_start=draft.period_start, period_end=draft.period_end, duty=draft.duty,
+                                  files=attached)
 
     def weekly_sittings(self) -> None:
         """Every Friday afternoon, the party secretary and then the community admin approve what
@@ -549,7 +632,8 @@ class _Board:
             self.generated(_at(after + dt.timedelta(days=5), 9, 30),
                            lambda y=year, m=month: board.generate_finance_draft(
                                actor=self.worker, community=c, year=y, month=m),
-                           keep=lambda e, y=year, m=month: self.statement.__setitem__((y, m), e))
+                           keep=lambda e, y=year, m=month: self.statement.__setitem__((y, m), e),
+                           files=lambda y=year, m=month: [statement_pdf(c, y, m)])
             self.entry(_at(after + dt.timedelta(days=5), 10), "finance", lambda y=year, m=month: texts.revenue(y, m),
                        m_start, m_end)
             self.generated(_at(after + dt.timedelta(days=6), 9, 30),
@@ -571,7 +655,11 @@ class _Board:
             for b in range(len(texts.branches)):
                 day = _at(dt.date(year, month, rng.randint(5, 22)), 9).date()
                 publish = _at(day + dt.timedelta(days=rng.randint(2, 6)), 10 + b % 6, rng.randint(0, 59))
-                self.entry(publish, "party", lambda b=b, d=day: texts.meeting(b, d), m_start, m_end, "branch-meetings")
+                photo = None
+                if self.files_rng.random() < 0.2:   # about one meeting in five has a photo
+                    photo = lambda _t, _b, b=b, y=year, m=month: [self.meeting_photo(b, y, m)]  # noqa: E731
+                self.entry(publish, "party", lambda b=b, d=day: texts.meeting(b, d), m_start, m_end, "branch-meetings",
+                           files=photo)
                 if month % 3 == 2:
                     lday = _at(dt.date(year, month, rng.randint(10, 26)), 9).date()
                     self.entry(_at(lday + dt.timedelta(days=3), 14, b * 4), "party",
@@ -613,15 +701,16 @@ class _Board:
         rng = random.Random(f"allowance-{year}-{month}")
         people = sorted(rng.sample(self._poor, len(self._poor) - rng.randint(2, 5)), key=lambda p: p.pk)
         when = _at(dt.date(year, month, 8), 15)
+        listed = lambda _t, body: [allowance_pdf(self.community, year, month, body)]  # noqa: E731
         if mi != 6:
-            self.entry(when, "residential", self.texts.allowance(year, month, people), m_start, m_end)
+            self.entry(when, "residential", self.texts.allowance(year, month, people), m_start, m_end, files=listed)
             return
         # The list that went out with the households' door numbers: withdrawn the next working
         # day by the admin, and published again without them.
         def keep(entry):
             self.withdrawn_entry = entry
         self.entry(when, "residential", self.texts.allowance(year, month, people, doors=True), m_start, m_end,
-                   keep=keep)
+                   keep=keep, files=listed)
 
         def withdraw():
             self.result.withdrawn = board.withdraw(
@@ -630,7 +719,7 @@ class _Board:
                        "已删去门牌信息后重新公示。")
         self.at(_at(when.date() + dt.timedelta(days=1), 9), withdraw)
         self.entry(_at(when.date() + dt.timedelta(days=1), 11), "residential",
-                   self.texts.allowance(year, month, people), m_start, m_end)
+                   self.texts.allowance(year, month, people), m_start, m_end, files=listed)
 
     def party_dues(self) -> None:
         """Each complete quarter's dues — all but the latest one already overdue (left for the office)."""
@@ -644,7 +733,7 @@ class _Board:
                 continue
             q_start, q_end = _quarter_bounds(y, q)
             self.entry(_at(q_end + dt.timedelta(days=10), 10), "party", lambda y=y, q=q: self.texts.dues(y, q),
-                       q_start, q_end, "party-dues")
+                       q_start, q_end, "party-dues", files=lambda _t, body, y=y, q=q: [dues_chart(y, q, body)])
 
     def correction(self) -> None:
         """The wrong voucher found after its month's statement: reopened, reversed, re-entered,
@@ -664,6 +753,7 @@ class _Board:
             draft = board.update_draft(actor=self.worker, entry=draft, title=f"{title}（更正）",
                                        body=f"{note}\n\n{body}", period_start=old.period_start,
                                        period_end=old.period_end, duty=old.duty)
+            draft = self.attach(draft, [statement_pdf(self.community, year, month, corrected=True)])
             self._go(draft, keep=lambda entry: setattr(self.result, "correction", entry))
         when = _at(after + dt.timedelta(days=13), 10)
         self.at(when, correct)
@@ -709,12 +799,20 @@ def witness_key_file() -> Path:
     return keys.key_file().parent / WITNESS_KEY_NAME
 
 
+def witness_name(community: Community) -> str:
+    """The witness's key name as residents know the office: the street's name + 街道办事处
+    (a note's key name may be any UTF-8 without spaces or '+'; those are dropped)."""
+    street = "".join(ch for ch in community.street.name if not ch.isspace() and ch != "+")
+    street = street.removesuffix("街道办事处").removesuffix("街道办").removesuffix("街道")
+    return f"{street}街道办事处"
+
+
 def _witness(community: Community, result: BoardResult) -> None:
     """The street's witness: a key of its own, registered for the log, and its cosignature of the
     latest checkpoint (checked against the log's key first), through the cosignature service."""
     path = witness_key_file()
     if not path.exists():
-        keys.keygen(f"{community.street.code}.street-witness", path)
+        keys.keygen(witness_name(community), path)
     signer = street_witness.witness_signer(path)
     cosign.add_witness(actor=None, community=community, name=signer.name, verifier_key=str(signer.verifier))
     checkpoint = log_selectors.latest_checkpoint(community)
@@ -758,17 +856,18 @@ def summary_lines(result: BoardResult) -> list[str]:
     """What `linli seed-demo` says about the books and the board."""
     books = result.books
     lines = [_(
-        "Books: %(vouchers)s vouchers from %(first)s to %(last)s (one reversed and entered again), "
-        "budgets for %(years)s, %(closed)d months closed, in %(s).1f s."
-    ) % {"vouchers": f"{books.vouchers:,}", "first": f"{books.first:%Y-%m}", "last": f"{books.last:%Y-%m}",
+        "Books: %(vouchers)s vouchers from %(first)s to %(last)s (one reversed and entered again; "
+        "%(receipts)d with a scanned receipt), budgets for %(years)s, %(closed)d months closed, in %(s).1f s."
+    ) % {"vouchers": f"{books.vouchers:,}", "receipts": books.receipts, "first": f"{books.first:%Y-%m}", "last": f"{books.last:%Y-%m}",
          "years": ", ".join(str(y) for y in sorted({y for y, _m in books.months})), "closed": books.closed,
          "s": books.seconds}]
     s = result.sections
     lines.append(_(
         "Public board: %(n)s entries (party %(party)s, residential %(residential)s, finance %(finance)s), "
-        "1 correction, 1 withdrawal; log of %(size)s leaves in %(checkpoints)s signed checkpoints, "
+        "%(files)s attachments, 1 correction, 1 withdrawal; log of %(size)s leaves in %(checkpoints)s signed checkpoints, "
         "witnessed by %(witness)s; in %(s).1f s."
     ) % {"n": f"{result.entries:,}", "party": s["party"], "residential": s["residential"], "finance": s["finance"],
+         "files": f"{result.attachments:,}",
          "size": f"{result.log_size:,}", "checkpoints": f"{result.checkpoints:,}", "witness": result.witness,
          "s": result.seconds})
     waiting = result.waiting
@@ -793,4 +892,4 @@ def board_counts(community: Community) -> dict[str, int]:
                 .order_by().values_list("section").annotate(n=Count("pk")))
 
 
-__all__ = ["seed_disclosure", "summary_lines", "board_counts", "replay_clock", "witness_key_file", "BoardResult"]
+__all__ = ["seed_disclosure", "summary_lines", "board_counts", "replay_clock", "witness_key_file", "witness_name", "BoardResult"]

@@ -63,7 +63,7 @@ def keygen(name: str, out: Path) -> Verifier:
     signer = signednote.generate_signer(name)
     out = Path(out)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(str(signer) + "\n")
     return signer.verifier
 
@@ -72,7 +72,7 @@ def signer() -> Signer:
     """The signing key from the key file. Raises :class:`SigningKeyMissing`."""
     path = key_file()
     try:
-        text = path.read_text(encoding="ascii")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         raise SigningKeyMissing() from None
     try:

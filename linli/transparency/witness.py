@@ -62,7 +62,7 @@ def log_url(url: str) -> str:
 def witness_signer(key: Path) -> Signer:
     """The witness's cosignature key from a signer key file (type 0x01 or 0x04)."""
     try:
-        signer = signednote.parse_signer(Path(key).read_text(encoding="ascii").strip())
+        signer = signednote.parse_signer(Path(key).read_text(encoding="utf-8").strip())
     except (OSError, UnicodeDecodeError) as exc:
         raise WitnessError(f"cannot read the witness key file {key}: {exc}") from None
     except NoteError as exc:
