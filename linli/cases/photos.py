@@ -91,8 +91,9 @@ def _not_image() -> InvalidInput:
     return InvalidInput(_("This file is not a JPEG, PNG or WebP photo."), code="photo_not_image", field="photos")
 
 
-def _read(upload, max_bytes: int) -> bytes:
-    """The upload's bytes, reading no more than one byte past the limit."""
+def read_upload(upload, max_bytes: int) -> bytes:
+    """The upload's bytes (an UploadedFile, a file object or bytes), reading no more than one
+    byte past the limit. Raises InvalidInput (code photo_too_big) beyond it."""
     if isinstance(upload, (bytes, bytearray, memoryview)):
         data = bytes(upload)
         if len(data) > max_bytes:
@@ -156,7 +157,7 @@ def clean_image(upload, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIX
     """Check one uploaded photo (an UploadedFile, a file object or bytes) and
     re-encode it without metadata. Raises InvalidInput with code photo_too_big
     or photo_not_image."""
-    data = _read(upload, max_bytes)
+    data = read_upload(upload, max_bytes)
     try:
         probe = _open(data)
         if probe.format not in ACCEPTED_FORMATS:

@@ -25,7 +25,7 @@ from pathlib import Path, PurePath
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from linli.cases.photos import clean_image
+from linli.cases.photos import clean_image, read_upload
 from linli.core.errors import InvalidInput
 from linli.core.masking import scrub
 
@@ -76,18 +76,10 @@ def too_many() -> InvalidInput:
 
 
 def _read(upload) -> bytes:
-    if isinstance(upload, (bytes, bytearray, memoryview)):
-        data = bytes(upload)
-    else:
-        size = getattr(upload, "size", None)
-        if size is not None and size > MAX_BYTES:
-            raise too_big()
-        if hasattr(upload, "seek"):
-            upload.seek(0)
-        data = upload.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise too_big()
-    return data
+    try:
+        return read_upload(upload, MAX_BYTES)
+    except InvalidInput as exc:  # the photo reader's words: this is an attachment
+        raise too_big() from exc
 
 
 def is_pdf(data: bytes) -> bool:
