@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "linli.books",
     "linli.transparency",
     "linli.disclosure",
+    "linli.voting",
+    "linli.deliberation",
+    "linli.funds",
+    "linli.evaluation",
     # The demo community sits above every app: it seeds their histories through their services.
     "linli.demo",
 ]

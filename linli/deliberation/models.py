@@ -1,0 +1,3 @@
+"""Models of linli.deliberation."""
+
+from django.db import models  # noqa: F401

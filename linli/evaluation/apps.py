@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EvaluationConfig(AppConfig):
+    name = "linli.evaluation"
+    label = "evaluation"
+    verbose_name = _("Democratic evaluation")
+
+    def ready(self):
+        pass

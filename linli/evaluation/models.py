@@ -1,0 +1,3 @@
+"""Models of linli.evaluation."""
+
+from django.db import models  # noqa: F401

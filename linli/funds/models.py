@@ -1,0 +1,3 @@
+"""Models of linli.funds."""
+
+from django.db import models  # noqa: F401

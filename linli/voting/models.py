@@ -1,0 +1,3 @@
+"""Models of linli.voting."""
+
+from django.db import models  # noqa: F401
