@@ -8,6 +8,7 @@ EVENT_LABELS = {
     "resident.created": _("registered a resident"),
     "resident.updated": _("changed a resident"),
     "household.created": _("created a household"),
+    "household.floor_area_set": _("recorded the floor area of a flat"),
     "tag.created": _("created a tag"),
     "needs.exported": _("exported a need list"),
     "needs.recomputed": _("recomputed need tags"),

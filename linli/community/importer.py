@@ -34,6 +34,7 @@ import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 import rules
 from django.conf import settings
@@ -49,7 +50,8 @@ from linli.core.validators import normalize_id_number, normalize_name, normalize
 
 from .models import Building, Community, Grid, Household, Resident, Tag, Unit
 from .services import (
-    ResidentFacts, _changes, household_get_or_create, resident_create, resident_update, tag_get_or_create,
+    ResidentFacts, _changes, household_get_or_create, household_set_floor_area, resident_create, resident_update,
+    tag_get_or_create,
 )
 
 # ---------------------------------------------------------------------------
@@ -68,6 +70,8 @@ COLUMNS: list[tuple[str, str, tuple[str, ...]]] = [
     ("relation", "与户主关系", ("与户主关系", "relation")),
     ("address", "户籍地址", ("户籍地址", "地址", "address")),
     ("is_party_member", "党员", ("党员", "是否党员", "is_party_member", "party_member")),
+    ("is_owner", "业主", ("业主", "是否业主", "产权人", "is_owner", "owner")),
+    ("floor_area", "建筑面积", ("建筑面积", "房屋面积", "面积", "floor_area", "floor area")),
     ("tags", "标签", ("标签", "tags")),
     ("note", "备注", ("备注", "note")),
 ]
@@ -423,6 +427,18 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
+def parse_floor_area(text: str) -> Decimal | None:
+    """“89.5”, “89.50㎡”, “89.5 平方米” → Decimal("89.50"); None when it is not such an area."""
+    value = re.sub(r"(㎡|m²|m2|平方米|平米)$", "", re.sub(r"\s+", "", str(text or "")).lower())
+    try:
+        area = Decimal(value)
+    except InvalidOperation:
+        return None
+    if not area.is_finite() or area <= 0 or area >= Decimal("1000000") or area != area.quantize(Decimal("0.01")):
+        return None
+    return area.quantize(Decimal("0.01"))
+
+
 def split_tags(text: str) -> list[str]:
     names: list[str] = []
     for part in TAG_SEPARATORS.split(text or ""):
@@ -455,6 +471,7 @@ class PlannedRow:
     tag_names: list[str]
     existing: Resident | None
     action: str = "create"  # create, update, unchanged
+    floor_area: Decimal | None = None  # None: the cell was blank (keep what is registered)
 
 
 @dataclass
@@ -525,7 +542,8 @@ def _existing_residents(community: Community, table: Table) -> dict[str, Residen
     residents: dict[int, Resident] = {}
     pks = list(set(pk_of_number.values()))
     for start in range(0, len(pks), 500):
-        chunk = Resident.objects.filter(pk__in=pks[start:start + 500]).prefetch_related("tags")
+        chunk = (Resident.objects.filter(pk__in=pks[start:start + 500])
+                 .select_related("household").prefetch_related("tags"))
         residents.update({r.pk: r for r in chunk})
     return {number: residents[pk] for number, pk in pk_of_number.items() if pk in residents}
 
@@ -576,6 +594,17 @@ def plan_import(community: Community, table: Table) -> Plan:
                 fail("is_party_member", "yes_no", _("Write 是 or 否 (yes or no)."))
             else:
                 party = parsed
+        owner = None  # blank: keep what is registered
+        if given("is_owner"):
+            owner = parse_yes_no(v["is_owner"])
+            if owner is None:
+                fail("is_owner", "yes_no", _("Write 是 or 否 (yes or no)."))
+        area = None
+        if given("floor_area"):
+            area = parse_floor_area(v["floor_area"])
+            if area is None:
+                fail("floor_area", "floor_area", _(
+                    "Write the floor area in square metres, e.g. 89.5 (more than 0, at most two decimals)."))
         kwargs = {
             "name": v.get("name", ""),
             "id_number": v.get("id_number", ""),
@@ -584,6 +613,7 @@ def plan_import(community: Community, table: Table) -> Plan:
             "note": v["note"] if given("note") else (_reveal(existing.note) if existing else ""),
             "relation": relation,
             "is_party_member": party,
+            "is_owner": owner,
         }
         facts = None
         try:
@@ -640,7 +670,8 @@ def plan_import(community: Community, table: Table) -> Plan:
                 plan.add_error(err)
             continue
 
-        item = PlannedRow(raw.row, facts, grid, building, unit_number, room, tag_names, existing)
+        item = PlannedRow(raw.row, facts, grid, building, unit_number, room, tag_names, existing,
+                          floor_area=area)
         if existing is not None:
             changed = _changes(existing, facts.as_model_fields())
             target = places.household_id(building, unit_number, room)
@@ -649,6 +680,8 @@ def plan_import(community: Community, table: Table) -> Plan:
             current_tags = {t.name for t in existing.tags.all()}
             if not set(tag_names) <= current_tags:
                 changed.append("tags")
+            if area is not None and (target != existing.household_id or existing.household.floor_area != area):
+                changed.append("floor_area")
             item.action = "update" if changed else "unchanged"
         plan.items.append(item)
     return plan
@@ -738,6 +771,8 @@ def _apply(actor, community: Community, plan: Plan, *, via: str, headers: dict[s
                 household.building, household.unit = item.building, unit
                 households[(unit.pk, item.room)] = household
                 counts["households_created"] += int(created)
+            area_changed = item.floor_area is not None and household_set_floor_area(
+                actor=actor, household=household, floor_area=item.floor_area)
             new_tags = []
             for name in item.tag_names:
                 if name not in tags:
@@ -753,7 +788,7 @@ def _apply(actor, community: Community, plan: Plan, *, via: str, headers: dict[s
                     merged = current + [t for t in new_tags if t not in current]
                 changed = resident_update(actor=actor, resident=item.existing, facts=item.facts,
                                           household=household, tags=merged, via=via)
-                counts["updated" if changed else "unchanged"] += 1
+                counts["updated" if changed or area_changed else "unchanged"] += 1
         except LinliError as exc:
             errors.append(error(item.row, headers.get(exc.field or "", ""), exc.code, exc.message))
             if isinstance(exc, PermissionDenied):

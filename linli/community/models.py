@@ -140,6 +140,10 @@ class Household(models.Model):
     building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="households")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="households")
     room = models.CharField(_("room"), max_length=16)
+    # The 建筑面积 of the 专有部分 in m² (null: unknown); owners' votes weigh by it.
+    floor_area = models.DecimalField(
+        _("floor area (m²)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +204,7 @@ class Resident(models.Model):
         _("relation to head"), max_length=12, choices=Relation.choices, default=Relation.HEAD
     )
     is_party_member = models.BooleanField(_("party member"), default=False)
+    is_owner = models.BooleanField(_("owner of record"), default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="residents", verbose_name=_("tags"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -34,6 +34,7 @@ class Scope:
     staff_communities: set[int] = field(default_factory=set)    # any staff role there
     household_id: int | None = None                             # a resident's own household
     resident_id: int | None = None
+    roles: dict[int, set[str]] = field(default_factory=dict)    # community id → roles held there
 
     @property
     def is_staff(self) -> bool:
@@ -96,6 +97,7 @@ def _build(user) -> Scope:
     for role in roles:
         if role.community_id:
             scope.staff_communities.add(role.community_id)
+            scope.roles.setdefault(role.community_id, set()).add(role.role)
         if role.role in OFFICE_ROLES:
             scope.office_communities.add(role.community_id)
         if role.role in (R.COMMUNITY_ADMIN, R.COMMUNITY_WORKER):
@@ -128,6 +130,35 @@ def scope_of(user) -> Scope:
         except AttributeError:  # AnonymousUser is a plain object, still settable
             pass
     return cached
+
+
+def community_id_of(obj) -> int | None:
+    """A community's id, from a community or from a row that has one (``community_id``)."""
+    if obj is None:
+        return None
+    return getattr(obj, "community_id", None) or obj.pk
+
+
+def roles_in(user, community_id: int | None) -> set[str]:
+    """The account's active staff roles in one community (a copy; empty for anyone else)."""
+    if user is None or community_id is None:
+        return set()
+    return set(scope_of(user).roles.get(community_id, ()))
+
+
+def reads_office_or_street(user, community) -> bool:
+    """The community's office (admin, worker, party secretary) or the street supervisor of its
+    street: who reads an app's office pages without writing (books' statements, fund calls,
+    the evaluation, …). ``community``: a community or a row that has one."""
+    if community is None:
+        return False
+    scope = scope_of(user)
+    if community_id_of(community) in scope.office_communities:
+        return True
+    street_id = getattr(community, "street_id", None)
+    if street_id is None and hasattr(community, "community"):
+        street_id = community.community.street_id
+    return street_id is not None and street_id in scope.streets
 
 
 def forget_scope(user) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import rules
 from django.core.exceptions import ValidationError
@@ -48,10 +49,11 @@ class ResidentFacts:
     note: str = ""
     relation: str = Resident.Relation.HEAD
     is_party_member: bool = False
+    is_owner: bool | None = None  # None: keep what is registered (a new resident: not an owner)
 
     @classmethod
     def clean(cls, *, name, id_number, phone="", address="", note="", relation=Resident.Relation.HEAD,
-              is_party_member=False) -> "ResidentFacts":
+              is_party_member=False, is_owner=None) -> "ResidentFacts":
         """Validate every field; raise ValidationError mapping field → messages."""
         errors: dict[str, list] = {}
         name = normalize_name(name)
@@ -80,7 +82,8 @@ class ResidentFacts:
         if errors:
             raise ValidationError(errors)
         return cls(name=name, id_number=id_number, phone=phone, address=address, note=note,
-                   relation=relation, is_party_member=bool(is_party_member))
+                   relation=relation, is_party_member=bool(is_party_member),
+                   is_owner=None if is_owner is None else bool(is_owner))
 
     def as_model_fields(self) -> dict:
         birth = id_birth_date(self.id_number)
@@ -95,6 +98,7 @@ class ResidentFacts:
             "birth_year": birth.year,
             "relation": self.relation,
             "is_party_member": self.is_party_member,
+            **({} if self.is_owner is None else {"is_owner": self.is_owner}),
             **resident_blind_indexes(name=self.name, id_number=self.id_number, phone=self.phone),
         }
 
@@ -125,6 +129,25 @@ def household_get_or_create(*, actor, unit: Unit, room: str) -> tuple[Household,
     events.record(actor=actor, verb="household.created", target=household,
                   community=household.community, grid=household.grid)
     return household, True
+
+
+@transaction.atomic
+def household_set_floor_area(*, actor, household: Household, floor_area) -> bool:
+    """Record the floor area (m², 建筑面积 of the 专有部分; None: unknown) of a household's flat.
+    Returns whether it changed (no event when it did not). Owners' votes weigh by it."""
+    _require(actor, "community.change_resident", household)
+    if floor_area is not None:
+        floor_area = Decimal(str(floor_area)).quantize(Decimal("0.01"))
+        if floor_area <= 0 or floor_area >= Decimal("1000000"):
+            raise InvalidInput(_("A floor area is more than 0 and less than 1,000,000 m²."), field="floor_area")
+    if household.floor_area == floor_area:
+        return False
+    household.floor_area = floor_area
+    household.save(update_fields=["floor_area", "updated_at"])
+    events.record(actor=actor, verb="household.floor_area_set", target=household,
+                  community=household.community, grid=household.grid,
+                  data={"floor_area": str(floor_area) if floor_area is not None else None})
+    return True
 
 
 @transaction.atomic
