@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from linli.cases import selectors, services as case_services
 from linli.cases.workflow import allowed_moves
-from linli.core import views as core_views
+from linli.core import registry, views as core_views
 from linli.core.errors import InvalidInput, NotFound, PermissionDenied
 from linli.core.viewed import viewed
 from linli.core.web import staff_page
@@ -24,6 +24,9 @@ from . import early_warning, hotissues, services
 from .models import Alert, HotIssue
 
 CONSOLE = "community.use_console"
+# Hook point: links a higher app offers on a hot issue's page, ``(user, hotissue) → [(label, url)]``
+# (deliberation: “put on this month's deliberation”).
+HOTISSUE_ACTIONS = "insight.hotissue_actions"
 PAGE_SIZE = 30
 
 
@@ -55,6 +58,8 @@ def hot_issue_detail(request, pk):
     return render(request, "insight/hot_issue.html", {
         "issue": issue, **dict(zip(("title", "place"), hotissues.shown_for(request.user, issue))),
         "cases": list(hotissues.visible_members(request.user, issue)),
+        "actions": [link for links_for in registry.hooks(HOTISSUE_ACTIONS)
+                    for link in (links_for(request.user, issue) or ())],
     })
 
 
