@@ -348,7 +348,9 @@ def test_one_seeded_event_with_counts(small_demo):
     # Besides the events of what the history derives (cases, need tags, hot issues, alerts) and
     # the defaults it installs (categories, the official holidays), one event for the whole community.
     derived = ("case.", "cases.", "needs.", "household_need.", "hotissue.", "alert.", "holidays.",
-               "voucher.", "books.", "disclosure.", "transparency.")
+               "voucher.", "books.", "disclosure.", "transparency.",
+               # the year of residents deciding (linli.demo.decide)
+               "deliberation", "funds.", "evaluation.", "vote.", "voting.")
     assert [e.verb for e in Event.objects.all() if not e.verb.startswith(derived)] == ["community.seeded"]
 
 

@@ -26,6 +26,7 @@ import random
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 
 from django.contrib.auth import get_user_model
@@ -658,10 +659,11 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
     tags = {code: Tag(community=community, code=code, name=name) for code, name in TAGS}
     _bulk(Tag, list(tags.values()))
 
+    tenure = plan_tenure(plan)
     household_rows = [
         Household(community=community, grid=grids[h.grid], building=buildings[h.building],
-                  unit=units[(h.building, h.unit)], room=h.room)
-        for h in plan.households
+                  unit=units[(h.building, h.unit)], room=h.room, floor_area=tenure[hi][0])
+        for hi, h in enumerate(plan.households)
     ]
     _bulk(Household, household_rows, progress, _("households"))
     _ensure_pks(Household, household_rows, community)
@@ -674,7 +676,8 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
         household = household_rows[hi]
         for mi, p in enumerate(h.members):
             facts = ResidentFacts(name=p.name, id_number=p.id_number, phone=p.phone, address=p.address,
-                                  note=p.note, relation=p.relation, is_party_member=p.is_party_member)
+                                  note=p.note, relation=p.relation, is_party_member=p.is_party_member,
+                                  is_owner=tenure[hi][1] and p.relation in OWNER_RELATIONS)
             resident = Resident(community=community, household=household, grid_id=household.grid_id,
                                 building_id=household.building_id, **facts.as_model_fields())
             if (hi, mi) == (account_hh, account_member):
@@ -689,6 +692,28 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
 
     _write_organisations(plan, community, street, grids, users)
     return community
+
+
+# Floor areas (建筑面积 of the flat, m²) by building kind, and the share of flats lived in by
+# their owners (the rest rented; shared rentals always). Owners of record: the head and spouse.
+FLOOR_AREAS = {"walkup": (45, 90), "midrise": (62, 125), "highrise": (75, 140)}
+OWNER_OCCUPIED = {"walkup": 0.86, "midrise": 0.8, "highrise": 0.72}
+UNKNOWN_AREA = 0.02          # flats whose area the registry has not been told
+OWNER_RELATIONS = (Resident.Relation.HEAD, Resident.Relation.SPOUSE)
+
+
+def plan_tenure(plan: "DemoPlan") -> list[tuple[Decimal | None, bool]]:
+    """Per household of the plan: the flat's floor area (None: unknown) and whether its family
+    owns it. Drawn from its own stream of the seed, so the rest of the plan does not move."""
+    rng = random.Random(f"{plan.seed}:tenure")
+    out = []
+    for h in plan.households:
+        style = plan.buildings[h.building].style
+        lo, hi = FLOOR_AREAS[style]
+        area = Decimal(rng.randint(lo * 100, hi * 100)) / 100
+        owned = rng.random() < OWNER_OCCUPIED[style] and h.kind != "shared_rental"
+        out.append((None if rng.random() < UNKNOWN_AREA else area, owned))
+    return out
 
 
 def _analyze() -> None:

@@ -3,8 +3,9 @@
 :func:`seed_demo` is what `linli seed-demo` runs: the community and its people
 (:mod:`.community`), two years of cases (:mod:`.case_writer`), the need tags the
 registry and the cases imply, the hot issues and alerts of that history, the history's last
-year of books and public board (:mod:`.disclosure`), and the notification cursor moved past
-it. All in one transaction: the demo is there whole, or not at all.
+year of books and public board (:mod:`.disclosure`), the year of residents deciding
+(:mod:`.decide`: 一月一议, the community fund, last year's 民主评议), and the notification cursor
+moved past it. All in one transaction: the demo is there whole, or not at all.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from linli.notify.services import cursor_fast_forward
 
 from .case_writer import build_case_history
 from .community import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DemoResult, Progress, build_demo
+from .decide import DecideResult, seed_decide
+from .decide import summary_lines as decide_lines
 from .disclosure import BoardResult, seed_disclosure
 from .disclosure import summary_lines as disclosure_lines
 from .needs import decide_suggestions
@@ -37,6 +40,7 @@ class Seeded:
     needs: dict               # counts of the need tags derived
     insight: dict | None      # hot issues formed and alerts raised over the history
     disclosure: BoardResult | None = None  # the year of books and board; None without the history
+    decide: DecideResult | None = None     # the year of residents deciding; None without the history
 
 
 @contextmanager
@@ -69,16 +73,18 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
     needs = needs_recompute(community=demo.community)
     # Two years in, the grid workers have decided most of what the rules suggested.
     needs["decided"] = decide_suggestions(community=demo.community, seed=seed)
-    insight = disclosure = None
+    insight = disclosure = decide = None
     if history is not None:
         # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
         # cursor moves: past alerts are not news.
         insight = insight_jobs.catch_up(demo.community.pk, days=ALERT_DAYS)
         # The history's last year of books and of the public board (三务公开) on its signed log.
         disclosure = seed_disclosure(community=demo.community, seed=seed)
+        # The year of residents deciding: 一月一议, the fund's call, last year's 民主评议 (issue 10).
+        decide = seed_decide(community=demo.community, seed=seed)
         # Two years of history are not news: the worker notifies from here on.
         cursor_fast_forward()
-    return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure)
+    return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure, decide=decide)
 
 
 def summary_lines(seeded: Seeded) -> list[str]:
@@ -115,4 +121,6 @@ def summary_lines(seeded: Seeded) -> list[str]:
                               alerts) % {"n": f"{alerts:,}"})
     if seeded.disclosure is not None:
         lines += disclosure_lines(seeded.disclosure)
+    if seeded.decide is not None:
+        lines += decide_lines(seeded.decide)
     return lines
