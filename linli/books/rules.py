@@ -17,7 +17,7 @@ from __future__ import annotations
 import rules
 
 from linli.community.models import StaffRole
-from linli.community.scope import scope_of
+from linli.community.scope import community_id_of, reads_office_or_street, scope_of
 
 R = StaffRole.Role
 APPROVER_ROLES = (R.COMMUNITY_ADMIN, R.PARTY_SECRETARY)
@@ -38,11 +38,7 @@ def _approver_communities(user) -> set[int]:
     return cached[1]
 
 
-def _cid(obj):
-    """A community's id, from a community or a row that has one."""
-    if obj is None:
-        return None
-    return getattr(obj, "community_id", None) or obj.pk
+_cid = community_id_of
 
 
 def keeps_books(user, community) -> bool:
@@ -62,15 +58,7 @@ def reads_ledger(user, community) -> bool:
 
 
 def reads_statements(user, community) -> bool:
-    if community is None:
-        return False
-    scope = scope_of(user)
-    if _cid(community) in scope.office_communities:
-        return True
-    street_id = getattr(community, "street_id", None)
-    if street_id is None and hasattr(community, "community"):
-        street_id = community.community.street_id
-    return street_id in scope.streets
+    return reads_office_or_street(user, community)
 
 
 def may_approve(user, voucher) -> bool:

@@ -22,7 +22,8 @@ from __future__ import annotations
 import rules
 
 from linli.community.models import StaffRole
-from linli.community.scope import scope_of
+from linli.community.scope import forget_scope, scope_of
+from linli.community.scope import roles_in as scope_roles_in
 
 R = StaffRole.Role
 AUTHOR = "author"
@@ -44,25 +45,12 @@ OFFICE_ROLES = (R.PARTY_SECRETARY, R.COMMUNITY_ADMIN, R.COMMUNITY_WORKER)
 
 
 def roles_in(user, community_id: int) -> set[str]:
-    """The account's active roles in one community (cached on the user object)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return set()
-    cache = getattr(user, "_disclosure_roles", None)
-    if cache is None or cache.get("_user") != user.pk:
-        cache = {"_user": user.pk}
-        for role, community in StaffRole.objects.filter(user=user, active=True, community__isnull=False) \
-                .values_list("role", "community_id"):
-            cache.setdefault(community, set()).add(role)
-        try:
-            user._disclosure_roles = cache
-        except AttributeError:
-            pass
-    return set(cache.get(community_id, set()))
+    """The account's active roles in one community (``community.scope``, cached per request)."""
+    return scope_roles_in(user, community_id)
 
 
 def forget(user) -> None:
-    if hasattr(user, "_disclosure_roles"):
-        del user._disclosure_roles
+    forget_scope(user)
 
 
 def acting_role(held: set[str], allowed) -> str:
@@ -124,10 +112,7 @@ def office_communities(user) -> list[int]:
     """Communities whose office pages this account may open (for the menu)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return []
-    roles_in(user, 0)  # fills the cache
-    cache = getattr(user, "_disclosure_roles", {})
-    ids = [c for c, held in cache.items() if c != "_user" and held & set(OFFICE_ROLES)]
-    return sorted(ids)
+    return sorted(c for c, held in scope_of(user).roles.items() if held & set(OFFICE_ROLES))
 
 
 @rules.predicate
