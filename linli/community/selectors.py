@@ -54,6 +54,18 @@ def communities_for(user) -> QuerySet[Community]:
     ).select_related("street")
 
 
+def office_index_communities(user, ids) -> list[Community]:
+    """What an app's office index lists: the communities ``ids`` (those whose office the account
+    holds in that app), then the other communities of the streets it supervises, each part by
+    name. One community: the index sends the account straight to it."""
+    communities = list(Community.objects.filter(pk__in=ids).order_by("name", "pk"))
+    streets = scope_of(user).streets
+    if streets:
+        communities += list(Community.objects.filter(street_id__in=streets)
+                            .exclude(pk__in=[c.pk for c in communities]).order_by("name", "pk"))
+    return communities
+
+
 def grids_for(user) -> QuerySet[Grid]:
     scope = scope_of(user)
     return Grid.objects.filter(

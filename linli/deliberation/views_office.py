@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from linli.community.models import Community, StaffRole
+from linli.community.selectors import office_index_communities
 from linli.core.errors import InvalidInput, LinliError
 from linli.core.web import staff_page
 from linli.voting import phases
@@ -51,14 +52,10 @@ def _round(community, pk):
 
 @staff_page(PERM)
 def index(request):
-    ids = rules.office_community_ids(request.user)
     from linli.community.scope import scope_of
 
-    scope = scope_of(request.user)
-    communities = list(Community.objects.filter(pk__in=ids | scope.office_communities).order_by("name", "pk"))
-    if scope.streets:
-        communities += list(Community.objects.filter(street_id__in=scope.streets)
-                            .exclude(pk__in=[c.pk for c in communities]).order_by("name", "pk"))
+    ids = rules.office_community_ids(request.user) | scope_of(request.user).office_communities
+    communities = office_index_communities(request.user, ids)
     if len(communities) == 1:
         return redirect("deliberation:office", code=communities[0].code)
     return render(request, "deliberation/office/index.html", {"communities": communities})

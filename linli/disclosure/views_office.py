@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.community.models import Community
+from linli.community.selectors import office_index_communities
 from linli.core.errors import LinliError
 from linli.core.masking import scrub
 from linli.core.web import staff_page
@@ -64,14 +65,7 @@ def _sections(user, community) -> list[str]:
 @staff_page(PERM)
 def index(request):
     """``/disclosure/office/``: the menu's link; straight to the one community, else a choice."""
-    ids = rules.office_communities(request.user)
-    communities = list(Community.objects.filter(pk__in=ids).order_by("name", "pk"))
-    from linli.community.scope import scope_of
-
-    streets = scope_of(request.user).streets
-    if streets:
-        communities += list(Community.objects.filter(street_id__in=streets).exclude(pk__in=ids)
-                            .order_by("name", "pk"))
+    communities = office_index_communities(request.user, rules.office_communities(request.user))
     if len(communities) == 1:
         return redirect("disclosure:office", code=communities[0].code)
     return render(request, "disclosure/office/index.html", {"communities": communities})

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from linli.community.models import Community
+from linli.community.selectors import office_index_communities
 from linli.core.errors import InvalidInput, LinliError, PermissionDenied
 from linli.core.web import staff_page
 
@@ -88,13 +89,7 @@ def public_year(request, code, year):
 
 @staff_page(PERM)
 def office_index(request):
-    ids = rules.office_communities(request.user)
-    communities = list(Community.objects.filter(pk__in=ids).order_by("name", "pk"))
-    from linli.community.scope import scope_of
-
-    streets = scope_of(request.user).streets
-    if streets:
-        communities += list(Community.objects.filter(street_id__in=streets).exclude(pk__in=ids).order_by("name", "pk"))
+    communities = office_index_communities(request.user, rules.office_communities(request.user))
     if len(communities) == 1:
         return redirect("evaluation:office", code=communities[0].code)
     return render(request, "evaluation/office/index.html", {"communities": communities})

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.community.models import Community, Grid
-from linli.community.scope import scope_of
+from linli.community.selectors import office_index_communities
 from linli.core.errors import InvalidInput, LinliError
 from linli.core.registry import hooks
 from linli.core.web import staff_page
@@ -209,11 +209,7 @@ def _default_rows(kind: str) -> list[dict]:
 @staff_page(PERM)
 def index(request):
     """``/votes/office/``: the menu's link; straight to the one community, else a choice."""
-    ids = rules.office_communities(request.user)
-    communities = list(Community.objects.filter(pk__in=ids).order_by("name", "pk"))
-    streets = scope_of(request.user).streets
-    if streets:
-        communities += list(Community.objects.filter(street_id__in=streets).exclude(pk__in=ids).order_by("name", "pk"))
+    communities = office_index_communities(request.user, rules.office_communities(request.user))
     if len(communities) == 1:
         return redirect("voting:office", code=communities[0].code)
     return render(request, "voting/office/index.html", {"communities": communities})
