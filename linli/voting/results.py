@@ -34,9 +34,11 @@ from django.utils.translation import ngettext
 from linli.core.errors import Conflict, InvalidInput, PermissionDenied
 from linli.disclosure.leaf import canonical
 
-from . import counting, rules
+from . import counting, paper, rules
 from .eligibility import RollSummary, roll as roll_of
 from .models import Ballot, Vote
+from .services import normalize_code, receipt_hash, vote_close
+from .workflow import VOTE
 
 MIN_GROUP = 10
 RESULT_VERSION = 1
@@ -307,10 +309,6 @@ def body_text(vote: Vote, data: dict, lines: list[str], *, digest: str, force_re
 
 def _unreconciled(vote: Vote) -> list:
     """The booths whose paper sheets are not reconciled (pending, mismatched, or a gap)."""
-    try:
-        from . import paper
-    except ImportError:
-        return []
     return [r for r in paper.reconcile(vote) if r.pending or r.mismatched or r.gap]
 
 
@@ -331,8 +329,6 @@ def publish(*, actor, vote: Vote, force_reason: str = "") -> Vote:
     unreconciled unless ``force_reason`` says why (it is published and recorded)."""
     from linli.disclosure.services import publish_as_server
 
-    from .workflow import VOTE
-
     force_reason = (force_reason or "").strip()
     if len(force_reason) > 500:
         raise InvalidInput(_("The reason may be at most 500 characters."), code="reason", field="force_reason")
@@ -343,8 +339,6 @@ def publish(*, actor, vote: Vote, force_reason: str = "") -> Vote:
         if actor is not None and not rules.may_run(actor, vote.process.community):
             raise PermissionDenied(_("You may not do this with this vote."))
         if vote.state == Vote.State.OPEN:
-            from .services import vote_close
-
             vote_close(actor=actor, vote=vote)
             vote = Vote.objects.select_related("process__community").get(pk=vote.pk)
         VOTE.check_move("publish", vote.state)  # a draft: refused before anything is counted
@@ -384,19 +378,6 @@ def publish(*, actor, vote: Vote, force_reason: str = "") -> Vote:
 
 # --- receipts -------------------------------------------------------------------------------------
 
-def normalise_code(code: str) -> str:
-    """A receipt code as typed, in its canonical form (``services.normalize_code``)."""
-    from .services import normalize_code
-
-    return normalize_code(code)
-
-
-def hash_of(code: str) -> str:
-    from .services import receipt_hash
-
-    return receipt_hash(normalise_code(code))
-
-
 def published_entry(vote: Vote):
     """The board entry holding the vote's result, or None."""
     if vote.log_index is None:
@@ -410,9 +391,9 @@ def receipt_line(vote: Vote, code: str) -> int | None:
     """The line (1 = first) of the published ballot list holding this receipt code's ballot, or
     None (not published, or not in the list). Read from the published entry; from the stored
     ballots, in the same order, if the entry's words were withdrawn."""
-    if vote.state != Vote.State.PUBLISHED or not normalise_code(code):
+    if vote.state != Vote.State.PUBLISHED or not normalize_code(code):
         return None
-    target = hash_of(code)
+    target = receipt_hash(code)
     entry = published_entry(vote)
     if entry is not None and entry.body:
         for number, (digest, _choices) in enumerate(parse_lines(entry.body), start=1):
@@ -429,8 +410,8 @@ def receipt_line(vote: Vote, code: str) -> int | None:
 def check_receipt(vote: Vote, code: str) -> bool:
     """Whether the ballot of this receipt code counts: in the published list once the result is
     published, stored among the vote's ballots before."""
-    if not normalise_code(code):
+    if not normalize_code(code):
         return False
     if vote.state == Vote.State.PUBLISHED:
         return receipt_line(vote, code) is not None
-    return Ballot.objects.filter(vote=vote, receipt_hash=hash_of(code)).exists()
+    return Ballot.objects.filter(vote=vote, receipt_hash=receipt_hash(code)).exists()

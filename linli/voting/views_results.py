@@ -22,6 +22,7 @@ from linli.core.web import no_store
 
 from . import results as counted
 from .models import Phase, Vote
+from .services import normalize_code
 
 
 def _vote(code: str, vote_id: int) -> Vote:
@@ -109,7 +110,7 @@ def receipt(request, code: str, vote_id: int):
                "results_url": reverse("voting:results", args=[code, vote.pk]), "status": 200}
     if request.method == "POST":
         typed = request.POST.get("code", "")
-        if not counted.normalise_code(typed):
+        if not normalize_code(typed):
             context["error"] = True
             context["status"] = 400
         else:
