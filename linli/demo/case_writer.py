@@ -5,8 +5,8 @@ cases a community of its size receives over ``days`` days up to ``end``, with
 every case's events, so that the case list, the three rates, the hot-issue
 charts and a resident's timeline have a past to show.
 
-Cases and events go in with ``bulk_create``, in batches, in one transaction:
-the cases first (a merged case's master needs its id), then every event,
+Cases and events go in with :func:`linli.core.bulk.insert`, in one transaction:
+the cases first (their ids read back: a merged case's master needs its id), then every event,
 made by the case workflow's event factory, in time order so that ids grow
 with time as they do in use. ``Event.created_at`` keeps the historical times
 it is given. The three rates' rollup is rebuilt at the end, as the rows went
@@ -26,13 +26,12 @@ from django.utils.translation import gettext as _
 from linli.cases import calendar, rollup
 from linli.cases.models import Case
 from linli.community.models import Community
+from linli.core import bulk
 from linli.core.models import Event
 
 from .case_lives import MAX_DAYS, HistoryError, _History, _Lived
 
 S = Case.Status
-# Rows per INSERT at most (fewer where the database limits bound parameters, as SQLite does).
-BATCH = 2000
 
 
 def build_case_history(*, community: Community, seed: int, days: int = 730, end: dt.datetime | None = None,
@@ -109,12 +108,12 @@ def _write_cases(community: Community, lives: list[_Lived]) -> list[Case]:
         if case.master is not None:
             masters[case.number] = case.master
             case.master = None     # set after insert: the master needs its id first
-    Case.objects.bulk_create(cases, batch_size=BATCH)
+    bulk.insert(Case, cases)
     _ensure_pks(Case, cases, community=community)
     merged = [c for c in cases if c.number in masters]
     for case in merged:
         case.master = masters[case.number]
-    Case.objects.bulk_update(merged, ["master"], batch_size=500)
+    bulk.update(Case, merged, ["master"])
     return cases
 
 
@@ -128,12 +127,12 @@ def _write_events(lives: list[_Lived]) -> int:
             event.target_id = target_id
             rows.append((event.created_at, lived.case.pk, n, event))
     rows.sort(key=lambda row: row[:3])
-    Event.objects.bulk_create([row[3] for row in rows], batch_size=BATCH)
-    return len(rows)
+    return bulk.insert(Event, [row[3] for row in rows])
 
 
 def _ensure_pks(model, rows, **filters) -> None:
-    """Backends that cannot return ids from a bulk insert: read them back in insertion order."""
+    """Read the ids of rows just inserted back, in insertion order: the history is the only
+    writer of these tables in its transaction, and ids grow with each insert."""
     if rows and rows[0].pk is None:
         pks = list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))[-len(rows):]
         for row, pk in zip(rows, pks):

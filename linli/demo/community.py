@@ -39,7 +39,7 @@ from linli.community.models import (
     Building, Community, District, Grid, Household, Organisation, Resident, StaffRole, Street, Tag, Unit,
 )
 from linli.community.services import ResidentFacts
-from linli.core import events
+from linli.core import bulk, events
 from linli.core.validators import id_check_digit
 
 from . import names
@@ -595,16 +595,31 @@ def demo_exists() -> bool:
     return Community.objects.filter(code=COMMUNITY_CODE).exists()
 
 
-def _bulk(model, rows, progress: Progress | None = None, label: str = ""):
-    if progress and label:
-        progress.start(label, len(rows))
+def _bulk(model, rows):
+    """The small tables (grids, buildings, units, accounts, roles): ``bulk_create``, ids returned."""
     for start in range(0, len(rows), BATCH):
         model.objects.bulk_create(rows[start:start + BATCH])
-        if progress and label:
-            progress.update(min(start + BATCH, len(rows)))
-    if progress and label:
-        progress.finish(len(rows))
     return rows
+
+
+def _insert(model, rows, progress: Progress | None, label: str, *, ids=None) -> None:
+    """The big tables (households, residents, their tags): :func:`linli.core.bulk.insert` in
+    batches, counted on ``progress``. With ``ids`` (a queryset of exactly the rows this build
+    wrote to the table), their ids are read back in insertion order."""
+    if progress:
+        progress.start(label, len(rows))
+    for start in range(0, len(rows), BATCH):
+        bulk.insert(model, rows[start:start + BATCH], batch_size=BATCH)
+        if progress:
+            progress.update(min(start + BATCH, len(rows)))
+    if ids is not None:
+        pks = list(ids.order_by("pk").values_list("pk", flat=True))
+        if len(pks) != len(rows):
+            raise RuntimeError(f"{len(rows)} {model.__name__} rows written, {len(pks)} read back")
+        for row, pk in zip(rows, pks):
+            row.pk = pk
+    if progress:
+        progress.finish(len(rows))
 
 
 def build_demo(*, seed: int = DEFAULT_SEED, households: int = DEFAULT_HOUSEHOLDS, geometry: dict | None = None,
@@ -665,8 +680,8 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
                   unit=units[(h.building, h.unit)], room=h.room, floor_area=tenure[hi][0])
         for hi, h in enumerate(plan.households)
     ]
-    _bulk(Household, household_rows, progress, _("households"))
-    _ensure_pks(Household, household_rows, community)
+    _insert(Household, household_rows, progress, _("households"),
+            ids=Household.objects.filter(community=community))
 
     users = _write_accounts(plan, community, street, grids, buildings, usernames)
 
@@ -684,11 +699,10 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
                 resident.user = users["resident"]
             resident_rows.append(resident)
             tag_links.extend((resident, code) for code in p.tags)
-    _bulk(Resident, resident_rows, progress, _("residents"))
-    _ensure_pks(Resident, resident_rows, community)
+    _insert(Resident, resident_rows, progress, _("residents"), ids=Resident.objects.filter(community=community))
     Through = Resident.tags.through
-    _bulk(Through, [Through(resident_id=r.pk, tag_id=tags[code].pk) for r, code in tag_links],
-          progress, _("tags"))
+    _insert(Through, [Through(resident_id=r.pk, tag_id=tags[code].pk) for r, code in tag_links],
+            progress, _("tags"))
 
     _write_organisations(plan, community, street, grids, users)
     return community
@@ -728,14 +742,6 @@ def _analyze() -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-
-
-def _ensure_pks(model, rows, community) -> None:
-    """Backends that cannot return ids from a bulk insert: read them back in insertion order."""
-    if rows and rows[0].pk is None:
-        pks = list(model.objects.filter(community=community).order_by("pk").values_list("pk", flat=True))
-        for row, pk in zip(rows, pks):
-            row.pk = pk
 
 
 def _write_accounts(plan, community, street, grids, buildings, usernames) -> dict:

@@ -67,7 +67,7 @@ from linli.funds.models import Project
 from linli.insight.models import HotIssue
 from linli.transparency import cosign, keys, selectors as log_selectors
 from linli.transparency import witness as street_witness
-from linli.core import signednote
+from linli.core import bulk, signednote
 from linli.voting import paper
 from linli.voting.models import Ballot, Option, Participation
 from linli.voting.services import BulkBallot, cast_many, mark_paper
@@ -320,7 +320,7 @@ class _Decide:
         rows = list(Resident.objects.filter(pk__in=chosen).order_by("pk"))
         for resident, user in zip(rows, users):
             resident.user = user
-        Resident.objects.bulk_update(rows, ["user"], batch_size=500)
+        bulk.update(Resident, rows, ["user"])
         self.result.accounts = len(rows)
         members = (Resident.objects.filter(pk__in=chosen + linked).select_related("user", "household", "grid")
                    .order_by("pk"))

@@ -7,8 +7,8 @@ once. Here each suggestion is confirmed (most), dismissed with a reason (a few: 
 changed, the household declined) or left waiting (about one in twelve: the
 newest), by the grid worker of the household's courtyard, through the need workflow's moves:
 the rows as ``household_need_confirm`` / ``household_need_dismiss`` leave them, and the events
-their transitions write, built by ``NEED.event`` and written in bulk (one transaction per
-service call would take minutes here).
+their transitions write, built by ``NEED.event`` and written in bulk (:mod:`linli.core.bulk`; one
+transaction per service call would take minutes here).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from linli.community.models import Community, HouseholdNeed
 from linli.community.needs import NEED
+from linli.core import bulk
 from linli.core.models import Event
 
 from .case_lives import _staff
@@ -63,8 +64,7 @@ def decide_suggestions(*, community: Community, seed: int, now: dt.datetime | No
         changed.append(need)
         counts["confirmed" if move == "confirm" else "dismissed"] += 1
     with transaction.atomic():
-        HouseholdNeed.objects.bulk_update(
-            changed, ["status", "decided_at", "decided_by", "decision_reason", "expires_at"], batch_size=500)
-        Event.objects.bulk_create(built, batch_size=1000)
+        bulk.update(HouseholdNeed, changed, ["status", "decided_at", "decided_by", "decision_reason", "expires_at"])
+        bulk.insert(Event, built)
     return counts
 
