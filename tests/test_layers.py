@@ -1,5 +1,5 @@
 """The layers of docs/architecture.md, enforced: core ← community ← {cases, books, transparency} ←
-{insight, notify, disclosure} ← voting ← {deliberation, funds, evaluation} ← demo ← config.
+{insight, notify, disclosure} ← {voting, points} ← {deliberation, funds, evaluation, volunteers} ← demo ← config.
 
 import-linter reads every import statement of the package, inside functions too, so a
 lazy import that dodges a cycle fails here like a top-level one. The contract lives in

@@ -73,9 +73,11 @@ INSTALLED_APPS = [
     "linli.transparency",
     "linli.disclosure",
     "linli.voting",
+    "linli.points",
     "linli.deliberation",
     "linli.funds",
     "linli.evaluation",
+    "linli.volunteers",
     # The demo community sits above every app: it seeds their histories through their services.
     "linli.demo",
 ]
