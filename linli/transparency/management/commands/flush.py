@@ -26,4 +26,14 @@ class Command(DjangoFlush):
         if "transparency_log" in connection.introspection.table_names():
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE transparency_log SET erasing = %s WHERE NOT erasing", [True])
-        return super().handle(**options)
+        # Hook "transparency.flush": other apps whose tables refuse DELETE too (the points ledger)
+        # open their own erase path for the flush: each function takes the connection and returns
+        # a context manager held while Django's flush runs (docs/architecture.md, hook points).
+        from contextlib import ExitStack
+
+        from linli.core import registry
+
+        with ExitStack() as stack:
+            for erase_path in registry.hooks("transparency.flush"):
+                stack.enter_context(erase_path(connection))
+            return super().handle(**options)
