@@ -350,7 +350,9 @@ def test_one_seeded_event_with_counts(small_demo):
     derived = ("case.", "cases.", "needs.", "household_need.", "hotissue.", "alert.", "holidays.",
                "voucher.", "books.", "disclosure.", "transparency.",
                # the year of residents deciding (linli.demo.decide)
-               "deliberation", "funds.", "evaluation.", "vote.", "voting.")
+               "deliberation", "funds.", "evaluation.", "vote.", "voting.",
+               # two years of neighbours helping (linli.demo.volunteers)
+               "volunteer", "service_record", "points.")
     assert [e.verb for e in Event.objects.all() if not e.verb.startswith(derived)] == ["community.seeded"]
 
 

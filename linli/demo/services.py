@@ -28,6 +28,8 @@ from .decide import summary_lines as decide_lines
 from .disclosure import BoardResult, seed_disclosure
 from .disclosure import summary_lines as disclosure_lines
 from .needs import decide_suggestions
+from .volunteers import VolunteersResult, seed_volunteers
+from .volunteers import summary_lines as volunteers_lines
 
 # The alerts of the history's last year: what the early-warning page has to show.
 ALERT_DAYS = 365
@@ -41,6 +43,7 @@ class Seeded:
     insight: dict | None      # hot issues formed and alerts raised over the history
     disclosure: BoardResult | None = None  # the year of books and board; None without the history
     decide: DecideResult | None = None     # the year of residents deciding; None without the history
+    volunteers: VolunteersResult | None = None  # two years of neighbours helping; None without the history
 
 
 @contextmanager
@@ -73,7 +76,7 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
     needs = needs_recompute(community=demo.community)
     # Two years in, the grid workers have decided most of what the rules suggested.
     needs["decided"] = decide_suggestions(community=demo.community, seed=seed)
-    insight = disclosure = decide = None
+    insight = disclosure = decide = volunteers = None
     if history is not None:
         # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
         # cursor moves: past alerts are not news.
@@ -82,9 +85,12 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
         disclosure = seed_disclosure(community=demo.community, seed=seed)
         # The year of residents deciding: 一月一议, the fund's call, last year's 民主评议 (issue 10).
         decide = seed_decide(community=demo.community, seed=seed)
+        # Two years of neighbours helping: volunteers, the needs board, hours and points (issue 11).
+        volunteers = seed_volunteers(community=demo.community, seed=seed)
         # Two years of history are not news: the worker notifies from here on.
         cursor_fast_forward()
-    return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure, decide=decide)
+    return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure, decide=decide,
+                  volunteers=volunteers)
 
 
 def summary_lines(seeded: Seeded) -> list[str]:
@@ -123,4 +129,6 @@ def summary_lines(seeded: Seeded) -> list[str]:
         lines += disclosure_lines(seeded.disclosure)
     if seeded.decide is not None:
         lines += decide_lines(seeded.decide)
+    if seeded.volunteers is not None:
+        lines += volunteers_lines(seeded.volunteers)
     return lines
