@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from linli.community.models import (
     Building, Community, District, Grid, Organisation, StaffRole, Street, Tag, Unit,
@@ -25,6 +26,16 @@ def _signing_key_outside_the_data_dir(settings, tmp_path):
     """No test reads or writes the checkpoint signing key of the data dir (the demo makes one
     when none is configured): a missing one in the test's own directory unless it sets another."""
     settings.LINLI_DISCLOSURE_KEY_FILE = str(tmp_path / "disclosure-signing.key")
+
+
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site's language: a request through the test client activates the
+    language it asked for (LocaleMiddleware) in this thread and leaves it there, so without this a
+    test's own ``gettext`` would speak whatever the previous test in the process asked for."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

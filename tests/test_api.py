@@ -101,7 +101,8 @@ def test_openapi_document_is_valid_json_listing_every_path(db):
     # The suite installs the plug-in app tests/parcels beside Linli's own; its paths are its test's.
     assert {path for path in document["paths"] if not path.startswith("/api/v1/parcels/")} == {
         "/api/v1/cases", "/api/v1/cases/mine", "/api/v1/cases/{number}",
-        "/api/v1/cases/{number}/photos/{photo_id}", "/api/v1/cases/{number}/transitions", "/api/v1/rates"}
+        "/api/v1/cases/{number}/photos/{photo_id}", "/api/v1/cases/{number}/transitions", "/api/v1/rates",
+        "/api/v1/points/balance", "/api/v1/points/catalogue", "/api/v1/points/redemptions"}
     create = document["paths"]["/api/v1/cases"]["post"]
     assert set(create["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert create["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]["photos"]["maxItems"] == 4

@@ -198,4 +198,7 @@ def test_the_console_links_to_the_cases_desk_through_the_community_hook(world):
     page = client.get("/console/").content.decode()
     assert '<li><a href="/cases/console/">' in page
     links = [link for fn in registry.hooks("community.console_links") for link in fn(world.users["worker"])]
-    assert [url for _label, url in links] == ["/cases/console/"]
+    # Other apps add theirs (the points and volunteers offices); the cases desk comes from cases.
+    cases_links = [url for fn in registry.hooks("community.console_links") if fn.__module__.startswith("linli.cases")
+                   for _label, url in fn(world.users["worker"])]
+    assert cases_links == ["/cases/console/"] and "/cases/console/" in [url for _label, url in links]
