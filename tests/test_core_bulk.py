@@ -84,3 +84,15 @@ def test_update_refuses_what_it_cannot_write(world):
             bulk.update(Resident, [resident], [field])
     with pytest.raises(ValueError, match="unsaved"):
         bulk.update(Resident, [Resident(community=world.community)], ["is_owner"])
+
+
+def test_a_value_of_another_type_is_prepared_by_its_field(world):
+    """Plain values go as they are; anything else goes through the field, as bulk_create would:
+    an int in a text column is written as text, a str in an integer column as an int."""
+    event = events.build(actor=None, verb="test.types", community=world.community)
+    event.target_id, event.grid_id = 7, str(world.grids[0].pk)
+    with transaction.atomic():
+        bulk.insert(Event, [event])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT target_id, grid_id FROM {Event._meta.db_table} WHERE verb = %s", ["test.types"])
+        assert cursor.fetchone() == ("7", world.grids[0].pk)

@@ -5,7 +5,9 @@ Django compiles one statement per batch with a placeholder per value (``bulk_cre
 compiling, not the database, is most of the time. These write the same values — each field's
 ``get_db_prep_save`` (and, inserting, its ``pre_save``), so encrypted fields are sealed, datetimes
 adapted, foreign keys written by id, ``auto_now_add`` stamped on insert and not on update, as
-Django's own bulk methods do — through one parameterised statement run with ``executemany``.
+Django's own bulk methods do — through one parameterised statement run with ``executemany``. A
+plain value of a plain column (a str for a text field, an int for an integer field or a foreign
+key, None) is the value Django would prepare, and is passed as it is.
 
 What they do not do, by design: :func:`insert` gives the rows no ids back (use it for rows no
 one points at in the same breath — events, links, history — or read the ids back where the
@@ -17,9 +19,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connections, router
+from django.db import connections, models, router
 
 BATCH = 5000
+
+# Values that every supported database driver takes as they are, by the field classes whose
+# ``get_db_prep_save`` gives them back unchanged: a str for a text column, an int for an integer
+# column or a foreign key to an integer id, a bool for a boolean, a float for a float, None for
+# any of them. Exact classes only: a subclass (an encrypted text field) may change the value.
+_NONE = type(None)
+_AS_IS = {
+    **dict.fromkeys((models.CharField, models.TextField, models.SlugField), (str, _NONE)),
+    **dict.fromkeys((models.IntegerField, models.BigIntegerField, models.SmallIntegerField,
+                     models.PositiveIntegerField, models.PositiveBigIntegerField,
+                     models.PositiveSmallIntegerField), (int, _NONE)),
+    models.BooleanField: (bool, _NONE),
+    models.FloatField: (float, int, _NONE),
+}
+_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+def _plan(columns):
+    """Per column: its attribute, whether its ``pre_save`` does more than read it (dates stamped
+    on creation), and the value types written as they are (else ``get_db_prep_save``)."""
+    plan = []
+    for f in columns:
+        as_is = _AS_IS.get(type(f))
+        if type(f) in (models.ForeignKey, models.OneToOneField) and type(f.target_field) in _INTEGER_KEYS:
+            as_is = (int, _NONE)
+        plan.append((f, f.attname, type(f).pre_save is not models.Field.pre_save, frozenset(as_is or ())))
+    return plan
+
+
+def _values(plan, obj, add: bool, connection) -> list:
+    row = []
+    for f, attname, pre, as_is in plan:
+        value = f.pre_save(obj, add) if pre and add else getattr(obj, attname)
+        row.append(value if type(value) in as_is else f.get_db_prep_save(value, connection))
+    return row
 
 
 def _fields(model, names: Sequence[str] | None):
@@ -43,10 +80,11 @@ def insert(model, objs: Iterable, *, fields: Sequence[str] | None = None, using:
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
+    plan = _plan(columns)
     written, batch = 0, []
     with connection.cursor() as cursor:
         for obj in objs:
-            batch.append([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in columns])
+            batch.append(_values(plan, obj, True, connection))
             obj._state.adding, obj._state.db = False, db
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
@@ -70,13 +108,13 @@ def update(model, objs: Iterable, fields: Sequence[str], *, using: str | None = 
     quote = connection.ops.quote_name
     sql = (f"UPDATE {quote(model._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
            f"WHERE {quote(pk.column)} = %s")
+    plan = _plan(columns)
     written, batch = 0, []
     with connection.cursor() as cursor:
         for obj in objs:
             if obj.pk is None:
                 raise ValueError(f"an unsaved {model.__name__} cannot be updated")
-            batch.append([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
-                         + [pk.get_db_prep_save(obj.pk, connection)])
+            batch.append(_values(plan, obj, False, connection) + [pk.get_db_prep_save(obj.pk, connection)])
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
                 written, batch = written + max(cursor.rowcount, 0), []

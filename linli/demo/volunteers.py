@@ -850,7 +850,9 @@ class _Helping:
                 else f"{grid.name}{place}" if place == "院落" else place, skills=skills, multipliers=mult,
                 need=need, team=self._team_for(kind), grid=grid,
                 latitude=grid.latitude if grid else None, longitude=grid.longitude if grid else None)
-            helpers = self._pick(activity, day, hi)
+            # Signed up through the service, now: only who is active today (a volunteer who has
+            # since left or paused served in the history, not here).
+            helpers = [v for v in self._pick(activity, day, hi + 2) if v.status == Volunteer.Status.ACTIVE][:hi]
             if starts > self.latest:
                 helpers = helpers[:max(1, min(len(helpers), activity.slots - 1))]   # free slots left
             for n, v in enumerate(helpers):
