@@ -13,6 +13,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from linli.cases import rules as case_rules, services
 from linli.cases.models import Case, Category, IdempotencyKey, TimeLimit
@@ -63,8 +64,9 @@ def planted(world):
     case = services.case_transfer(actor=u["worker"], case=case, unit=world.property_company, reason=reason)
     services.case_note(actor=u["worker"], case=case, text=f"{NOTE}：{name}白天不在家")
     case.refresh_from_db()
-    return {"case": case, "name": name, "resident": resident, "phone": resident.phone.reveal(),
-            "door": case.household.door}
+    with translation.override("en"):   # the pages are read in English (EN)
+        door = case.household.door
+    return {"case": case, "name": name, "resident": resident, "phone": resident.phone.reveal(), "door": door}
 
 
 def identifiers(p) -> dict:
