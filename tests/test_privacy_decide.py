@@ -43,10 +43,9 @@ from linli.voting import paper, results, services as voting
 from linli.voting.models import Ballot, Participation, PaperCode, random_key
 from linli.voting.phases import PhaseSpec
 
+from planted import EVERYTHING, LINK, NUMBERS, found
 from test_roles_decide import EVAL_KEYS, ROLES, STARTS, _fund_phase, _relay, build_scene, client_for, crawl
 
-NUMBERS = ("phone", "id_number")
-EVERYTHING = ("name", "phone", "id_number", "door")
 
 
 @pytest.fixture
@@ -54,17 +53,6 @@ def scene(world, settings, tmp_path):
     return build_scene(world, settings, tmp_path)
 
 
-def found(text: str, person: dict, which=EVERYTHING) -> list[str]:
-    """The planted values (or their URL-encoded forms) found in ``text``."""
-    hits = []
-    for field in which:
-        value = person[field]
-        if value in text or urllib.parse.quote(value) in text or urllib.parse.quote_plus(value) in text:
-            hits.append(field)
-    return hits
-
-
-LINK = re.compile(r'''(?:href|src|action|data-[a-z-]+)\s*=\s*["']([^"']*)["']''')
 
 
 def board_urls(community) -> list[str]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import urllib.parse
 
 import pytest
@@ -32,10 +31,9 @@ from django.utils import timezone
 from linli.core.masking import mask_name
 from linli.core.models import Event
 
+from planted import EVERYTHING, LINK, NUMBERS, found
 from test_roles_volunteering import ROLES, build_scene, client_for, crawl, starts, url
 
-NUMBERS = ("phone", "id_number")
-EVERYTHING = ("name", "phone", "id_number", "door")
 
 
 @pytest.fixture
@@ -43,17 +41,6 @@ def scene(world, settings, tmp_path):
     return build_scene(world, settings, tmp_path)
 
 
-def found(text: str, person: dict, which=EVERYTHING) -> list[str]:
-    """The planted values (or their URL-encoded forms) found in ``text``."""
-    hits = []
-    for field in which:
-        value = person[field]
-        if value in text or urllib.parse.quote(value) in text or urllib.parse.quote_plus(value) in text:
-            hits.append(field)
-    return hits
-
-
-LINK = re.compile(r'''(?:href|src|action|data-[a-z-]+)\s*=\s*["']([^"']*)["']''')
 # Who may read the name the office itself wrote on the needs board (their own words); numbers and
 # doors reach no one. Resident 2 ("res2") is the planted person: their own pages are theirs.
 NAME_READERS = {"admin", "worker", "secretary", "grid1"}

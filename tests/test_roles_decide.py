@@ -32,6 +32,8 @@ from linli.voting import paper, phases, results, services as voting
 from linli.voting.models import Option
 from linli.voting.phases import PhaseSpec
 
+from planted import person_of, planted_text
+
 # The accounts of the test world (tests/conftest.py) and None for a visitor who is not signed in.
 ROLES = ["admin", "worker", "secretary", "grid1", "leader", "unit_staff", "supervisor", "resident", "z_worker",
          "nobody", None]
@@ -39,20 +41,6 @@ POOL = 5_000_000  # the fund's money in the books, in fen
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 # --- the scene: one of everything, with a resident's personal data planted in the free text ------
-
-
-def person_of(world, index=2) -> dict:
-    """One resident's personal data, read from the registry (decrypted), and her door as staff
-    would write it."""
-    resident = world.residents[index]
-    household = resident.household
-    door = f"{household.building.name}{household.unit.number}单元{household.room}室"
-    return {"name": resident.name.reveal(), "phone": resident.phone.reveal(),
-            "id_number": resident.id_number.reveal(), "door": door}
-
-
-def planted_text(p: dict) -> str:
-    return f"{p['name']}（电话{p['phone']}，身份证{p['id_number']}，住{p['door']}）"
 
 
 def _relay(process, keys_, current: str) -> None:

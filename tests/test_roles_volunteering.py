@@ -27,6 +27,8 @@ from factories import _role, _user
 from linli.community.models import Organisation, StaffRole
 from linli.core.models import Event
 
+from planted import person_of, planted_text
+
 # The accounts of the test world (tests/conftest.py), the canteen's own staff, a second resident
 # with an account, and None for a visitor who is not signed in.
 ROLES = ["admin", "worker", "secretary", "grid1", "grid2", "leader", "canteen", "unit_staff", "supervisor",
@@ -35,20 +37,6 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
 # --- the scene ----------------------------------------------------------------------------------
-
-
-def person_of(world, index=2) -> dict:
-    """One resident's personal data, read from the registry (decrypted), and her door as staff
-    would write it."""
-    resident = world.residents[index]
-    household = resident.household
-    door = f"{household.building.name}{household.unit.number}单元{household.room}室"
-    return {"name": resident.name.reveal(), "phone": resident.phone.reveal(),
-            "id_number": resident.id_number.reveal(), "door": door}
-
-
-def planted_text(p: dict) -> str:
-    return f"{p['name']}（电话{p['phone']}，身份证{p['id_number']}，住{p['door']}）"
 
 
 def resident_account(world, index: int):
