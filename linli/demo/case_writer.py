@@ -108,8 +108,7 @@ def _write_cases(community: Community, lives: list[_Lived]) -> list[Case]:
         if case.master is not None:
             masters[case.number] = case.master
             case.master = None     # set after insert: the master needs its id first
-    bulk.insert(Case, cases)
-    _ensure_pks(Case, cases, community=community)
+    bulk.insert_with_ids(Case, cases)
     merged = [c for c in cases if c.number in masters]
     for case in merged:
         case.master = masters[case.number]
@@ -128,12 +127,3 @@ def _write_events(lives: list[_Lived]) -> int:
             rows.append((event.created_at, lived.case.pk, n, event))
     rows.sort(key=lambda row: row[:3])
     return bulk.insert(Event, [row[3] for row in rows])
-
-
-def _ensure_pks(model, rows, **filters) -> None:
-    """Read the ids of rows just inserted back, in insertion order: the history is the only
-    writer of these tables in its transaction, and ids grow with each insert."""
-    if rows and rows[0].pk is None:
-        pks = list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))[-len(rows):]
-        for row, pk in zip(rows, pks):
-            row.pk = pk

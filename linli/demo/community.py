@@ -602,22 +602,16 @@ def _bulk(model, rows):
     return rows
 
 
-def _insert(model, rows, progress: Progress | None, label: str, *, ids=None) -> None:
-    """The big tables (households, residents, their tags): :func:`linli.core.bulk.insert` in
-    batches, counted on ``progress``. With ``ids`` (a queryset of exactly the rows this build
-    wrote to the table), their ids are read back in insertion order."""
+def _insert(model, rows, progress: Progress | None, label: str, *, ids: bool = False) -> None:
+    """The big tables (households, residents, their tags): :mod:`linli.core.bulk` in batches,
+    counted on ``progress``; with ``ids``, each row gets its id back."""
     if progress:
         progress.start(label, len(rows))
+    write = bulk.insert_with_ids if ids else bulk.insert
     for start in range(0, len(rows), BATCH):
-        bulk.insert(model, rows[start:start + BATCH], batch_size=BATCH)
+        write(model, rows[start:start + BATCH], batch_size=BATCH)
         if progress:
             progress.update(min(start + BATCH, len(rows)))
-    if ids is not None:
-        pks = list(ids.order_by("pk").values_list("pk", flat=True))
-        if len(pks) != len(rows):
-            raise RuntimeError(f"{len(rows)} {model.__name__} rows written, {len(pks)} read back")
-        for row, pk in zip(rows, pks):
-            row.pk = pk
     if progress:
         progress.finish(len(rows))
 
@@ -680,8 +674,7 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
                   unit=units[(h.building, h.unit)], room=h.room, floor_area=tenure[hi][0])
         for hi, h in enumerate(plan.households)
     ]
-    _insert(Household, household_rows, progress, _("households"),
-            ids=Household.objects.filter(community=community))
+    _insert(Household, household_rows, progress, _("households"), ids=True)
 
     users = _write_accounts(plan, community, street, grids, buildings, usernames)
 
@@ -699,7 +692,7 @@ def _write(plan: DemoPlan, usernames: list[str], progress: Progress | None) -> C
                 resident.user = users["resident"]
             resident_rows.append(resident)
             tag_links.extend((resident, code) for code in p.tags)
-    _insert(Resident, resident_rows, progress, _("residents"), ids=Resident.objects.filter(community=community))
+    _insert(Resident, resident_rows, progress, _("residents"), ids=True)
     Through = Resident.tags.through
     _insert(Through, [Through(resident_id=r.pk, tag_id=tags[code].pk) for r, code in tag_links],
             progress, _("tags"))

@@ -462,8 +462,7 @@ class _Helping:
                     plans.append(activity)
             monday += dt.timedelta(days=7)
         plans.sort(key=lambda a: (a.created_at, a.starts_at))
-        bulk.insert(Activity, plans)
-        _read_ids(Activity, plans, community=self.community)
+        bulk.insert_with_ids(Activity, plans)
         self.activities = plans
         self._people(plans)
 
@@ -507,8 +506,7 @@ class _Helping:
                 if self.signin is not None and v.pk == self.signin.pk:
                     self.signin_next = day + dt.timedelta(days=21)
         bulk.insert(Signup, signups)
-        bulk.insert(ServiceRecord, records)
-        _read_ids(ServiceRecord, records, activity__community=self.community)
+        bulk.insert_with_ids(ServiceRecord, records)
         self._decide(records)
         bulk.update(ServiceRecord, records, ["status", "decided_by", "decided_at", "reason", "points"])
         result.signups += len(signups)
@@ -632,8 +630,7 @@ class _Helping:
             rating = Rating(record=r, stars=rng.choice((4, 5, 5, 5, 3)), comment=rng.choice(RATING_COMMENTS),
                             rated_by=r.activity.organiser, created_at=at)
             rows.append(rating)
-        bulk.insert(Rating, rows)
-        _read_ids(Rating, rows, record__activity__community=self.community)
+        bulk.insert_with_ids(Rating, rows)
         for rating in rows:
             a = rating.record.activity
             self.event(events.build(actor=rating.rated_by, verb="volunteers.rated", target=rating, at=rating.created_at,
@@ -792,8 +789,7 @@ class _Helping:
             rows.append(Redemption(community=self.community, resident_id=resident_id, item=item, partner=item.partner,
                                    quantity=1, points=item.points, channel=channel, transaction_id=tid,
                                    status=Redemption.Status.REDEEMED, key=key, created_at=moment))
-        bulk.insert(Redemption, rows)
-        _read_ids(Redemption, rows, community=self.community)
+        bulk.insert_with_ids(Redemption, rows)
         for r in rows:
             actor = self._user_of_resident(r.resident_id) if r.channel == "online" else None
             self.event(events.build(actor=actor, verb="points.redeemed", target=r, community=self.community,
@@ -936,14 +932,6 @@ class _Helping:
         self.events.sort(key=lambda e: e.created_at)
         self.result.events += bulk.insert(Event, self.events)
         self.events = []
-
-
-def _read_ids(model, rows, **filters) -> None:
-    """The ids of rows just inserted, in insertion order (the demo is the only writer here)."""
-    if rows:
-        pks = list(model.objects.filter(**filters).order_by("pk").values_list("pk", flat=True))[-len(rows):]
-        for row, pk in zip(rows, pks):
-            row.pk = pk
 
 
 def seed_volunteers(*, community: Community, seed: int) -> VolunteersResult:

@@ -243,17 +243,12 @@ def post_bulk(*, community, drafts: list[Draft]) -> int:
         if conn.vendor == "postgresql":
             with conn.cursor() as cursor:
                 cursor.execute("LOCK TABLE points_transaction IN SHARE ROW EXCLUSIVE MODE")
-        last = Transaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         try:
-            bulk.insert(Transaction, (
+            ids = [t.pk for t in bulk.insert_with_ids(Transaction, (
                 Transaction(community=community, kind=d.kind, memo=d.memo or "", source_type=st, source_id=si,
                             actor=d.actor if getattr(d.actor, "pk", None) else None, posted=False, created_at=now,
                             effective_at=d.at)
-                for (_lines, st, si), d in checked))
-            ids = list(Transaction.objects.filter(pk__gt=last, community=community).order_by("pk")
-                       .values_list("pk", flat=True))
-            if len(ids) != len(checked):
-                raise RuntimeError("post_bulk: another writer added points transactions meanwhile")
+                for (_lines, st, si), d in checked))]
             bulk.insert(Posting, (
                 Posting(transaction_id=tid, account_id=account.pk, amount=amount, created_at=now)
                 for tid, ((lines, _st, _si), _d) in zip(ids, checked) for account, amount in lines))
