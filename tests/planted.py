@@ -3,6 +3,7 @@ shared by the privacy crawls of each capability (tests/test_privacy_*.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 
@@ -33,4 +34,27 @@ def found(text: str, person: dict, which=EVERYTHING) -> list[str]:
         value = person[field]
         if value in text or urllib.parse.quote(value) in text or urllib.parse.quote_plus(value) in text:
             hits.append(field)
+    return hits
+
+
+def stored_hits(person) -> dict:
+    """Where the planted values are stored beside the pages: every event (its columns and data)
+    and every notification."""
+    from django.apps import apps
+
+    from linli.core.models import Event
+
+    hits = {}
+    for event in Event.objects.all():
+        row = json.dumps({k: str(v) for k, v in event.__dict__.items() if not k.startswith("_")},
+                         ensure_ascii=False)
+        hit = found(row + json.dumps(event.data, ensure_ascii=False), person)
+        if hit:
+            hits[f"event {event.pk} {event.verb}"] = hit
+    notification = apps.get_model("notify", "Notification")
+    for n in notification.objects.all():
+        row = json.dumps({k: str(v) for k, v in n.__dict__.items() if not k.startswith("_")}, ensure_ascii=False)
+        hit = found(row, person)
+        if hit:
+            hits[f"notification {n.pk}"] = hit
     return hits

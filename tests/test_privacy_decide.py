@@ -43,7 +43,7 @@ from linli.voting import paper, results, services as voting
 from linli.voting.models import Ballot, Participation, PaperCode, random_key
 from linli.voting.phases import PhaseSpec
 
-from planted import EVERYTHING, LINK, NUMBERS, found
+from planted import EVERYTHING, LINK, NUMBERS, found, stored_hits
 from test_roles_decide import EVAL_KEYS, ROLES, STARTS, _fund_phase, _relay, build_scene, client_for, crawl
 
 
@@ -131,19 +131,7 @@ def test_a_project_page_masks_what_its_proposer_typed_for_everyone_else(scene):
 
 
 def _stored(person) -> dict:
-    hits = {}
-    for event in Event.objects.all():
-        row = json.dumps({k: str(v) for k, v in event.__dict__.items() if not k.startswith("_")},
-                         ensure_ascii=False)
-        hit = found(row + json.dumps(event.data, ensure_ascii=False), person)
-        if hit:
-            hits[f"event {event.pk} {event.verb}"] = hit
-    notification = apps.get_model("notify", "Notification")
-    for n in notification.objects.all():
-        row = json.dumps({k: str(v) for k, v in n.__dict__.items() if not k.startswith("_")}, ensure_ascii=False)
-        hit = found(row, person)
-        if hit:
-            hits[f"notification {n.pk}"] = hit
+    hits = stored_hits(person)
     for leaf in Leaf.objects.all():
         hit = found(bytes(leaf.data).decode(errors="replace"), person, NUMBERS)
         if hit:

@@ -24,14 +24,13 @@ import logging
 import urllib.parse
 
 import pytest
-from django.apps import apps
 from django.test import Client
 from django.utils import timezone
 
 from linli.core.masking import mask_name
 from linli.core.models import Event
 
-from planted import EVERYTHING, LINK, NUMBERS, found
+from planted import EVERYTHING, LINK, NUMBERS, found, stored_hits
 from test_roles_volunteering import ROLES, build_scene, client_for, crawl, starts, url
 
 
@@ -185,19 +184,7 @@ def test_the_monthly_summary_holds_no_name_number_or_personal_balance(scene, set
 
 
 def _stored(person) -> dict:
-    hits = {}
-    for event in Event.objects.all():
-        row = json.dumps({k: str(v) for k, v in event.__dict__.items() if not k.startswith("_")},
-                         ensure_ascii=False)
-        hit = found(row + json.dumps(event.data, ensure_ascii=False), person)
-        if hit:
-            hits[f"event {event.pk} {event.verb}"] = hit
-    notification = apps.get_model("notify", "Notification")
-    for n in notification.objects.all():
-        row = json.dumps({k: str(v) for k, v in n.__dict__.items() if not k.startswith("_")}, ensure_ascii=False)
-        hit = found(row, person)
-        if hit:
-            hits[f"notification {n.pk}"] = hit
+    hits = stored_hits(person)
     return hits
 
 
