@@ -121,9 +121,12 @@ def test_minutes_are_min_of_actual_and_scheduled_plus_grace(site):
 def test_forgotten_check_out_is_closed_by_the_job(world):
     resident = world.residents[0]
     volunteer = Volunteer.objects.create(community=world.community, resident=resident, grid=resident.grid)
+    # The job reads the clock: times from now, not from the module's import (a slow run imports
+    # this file many minutes before the test, and "recent" had then passed its grace).
+    now = timezone.now()
     # Ended 31 minutes ago: past the grace.
-    activity = _activity(world, start=NOW - dt.timedelta(hours=2, minutes=31))
-    recent = _activity(world, start=NOW - dt.timedelta(hours=2, minutes=20), title="recent")
+    activity = _activity(world, start=now - dt.timedelta(hours=2, minutes=31))
+    recent = _activity(world, start=now - dt.timedelta(hours=2, minutes=20), title="recent")
     for a in (activity, recent):
         Signup.objects.create(activity=a, volunteer=volunteer, status="confirmed")
         _scan_in(world, a, volunteer, a.starts_at + dt.timedelta(minutes=10))

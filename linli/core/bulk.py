@@ -13,6 +13,10 @@ What they do not do, by design: :func:`insert` gives the rows no ids back (use i
 one points at in the same breath — events, links, history — or read the ids back where the
 caller alone is writing the table, as the demo does), and neither sends signals or calls
 ``save()``. Both run in the caller's transaction.
+
+After a load, :func:`analyze` refreshes the planner's statistics of the tables written, in the
+same transaction, before the first query over them: both databases then know the new sizes (on
+PostgreSQL, ANALYZE in the loading transaction counts that transaction's own new rows).
 """
 
 from __future__ import annotations
@@ -140,3 +144,12 @@ def update(model, objs: Iterable, fields: Sequence[str], *, using: str | None = 
             cursor.executemany(sql, batch)
             written += max(cursor.rowcount, 0)
     return written
+
+
+def analyze(*tables, using: str | None = None) -> None:
+    """ANALYZE each table (a model, or a table name), in the caller's transaction."""
+    connection = connections[using or router.db_for_write(models.Model)]
+    names = [t if isinstance(t, str) else t._meta.db_table for t in tables]
+    with connection.cursor() as cursor:
+        for name in dict.fromkeys(names):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -86,9 +86,7 @@ def build_case_history(*, community: Community, seed: int, days: int = 730, end:
         rollup.rebuild(community)  # the cases went in by bulk_create, past transition()
         if progress:
             progress.finish(len(drafts))
-    with connection.cursor() as cursor:
-        for model in (Case, Event):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    bulk.analyze(Case, Event)
     counts = dict(Case.objects.filter(community=community).order_by().values_list("status")
                   .annotate(n=Count("pk")))
     result = {"cases": len(cases), "events": written}

@@ -47,7 +47,7 @@ from linli.community.models import Community, Grid, Household, HouseholdNeed, Re
 from linli.core import bulk, events
 from linli.core.models import Event
 from linli.points import catalogue, earning, expiry, gifts, ledger, partners, redeem
-from linli.points.models import Account, Redemption, Transaction
+from linli.points.models import Account, Posting, Redemption, Transaction
 from linli.volunteers import activities, hours, openness, qr, teams
 from linli.volunteers import needs as vneeds
 from linli.volunteers.activities import ACTIVITY
@@ -928,6 +928,11 @@ class _Helping:
             openness.publish_summary(actor=None, community=self.community, year=year, month=month)
             self.result.summaries += 1
 
+    def analyze(self) -> None:
+        """The history's tables, for the planner, before the services below query them."""
+        bulk.analyze(Volunteer, Membership, Activity, Signup, ServiceRecord, Rating, Need, Account, Transaction,
+                     Posting, Redemption, Event)
+
     def write_events(self) -> None:
         self.events.sort(key=lambda e: e.created_at)
         self.result.events += bulk.insert(Event, self.events)
@@ -944,7 +949,7 @@ def seed_volunteers(*, community: Community, seed: int) -> VolunteersResult:
         helping = _Helping(community, seed, clock, result)
         for part in (helping.setup, helping.volunteers, helping.teams, helping.accounts, helping.needs,
                      helping.history, helping.needs_written, helping.ratings, helping.redemptions,
-                     helping.post_history, helping.write_events, helping.settle, helping.more_needs, helping.live,
+                     helping.post_history, helping.write_events, helping.analyze, helping.settle, helping.more_needs, helping.live,
                      helping.spend, helping.publish):
             step = time.perf_counter()
             part()
