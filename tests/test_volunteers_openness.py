@@ -89,6 +89,30 @@ def test_summary_is_published_on_the_board_once(served, signing_key):
     assert Entry.objects.count() == 1
 
 
+def test_the_job_publishes_last_month_from_the_summary_day_once(served, signing_key, settings):
+    world, _team, vols = served
+    settings.LINLI_VOLUNTEER_SUMMARY_DAY = 5
+    before = timezone.make_aware(dt.datetime(2026, 4, 4, 23, 0))
+    assert openness.publish_due(now=before) == {"published": 0}
+    assert not Entry.objects.exists()
+    due = timezone.make_aware(dt.datetime(2026, 4, 5, 3, 0))
+    with translation.override("en"):
+        assert openness.publish_due(now=due) == {"published": 1}
+        assert openness.publish_due(now=due) == {"published": 0}  # safe to run twice
+    entry = Entry.objects.get()
+    assert "2026-03" in entry.title and "7 records" in entry.body
+    assert all(v.resident.name.reveal() not in entry.body for v in vols)
+    # A community without volunteers or points gets no empty summary.
+    assert Entry.objects.filter(community=world.other_community).count() == 0
+
+
+def test_the_job_publishes_december_in_january(served, signing_key):
+    world, _team, _vols = served
+    with translation.override("en"):
+        assert openness.publish_due(now=timezone.make_aware(dt.datetime(2027, 1, 20, 3, 0))) == {"published": 1}
+    assert "2026-12" in Entry.objects.get().title
+
+
 def test_summary_page_publishes(served, signing_key):
     world, _t, _v = served
     c = Client(HTTP_ACCEPT_LANGUAGE="en")

@@ -203,6 +203,9 @@ if LINLI_UNRATED_POLICY not in {"exclude", "satisfied", "unsatisfied"}:
     raise ImproperlyConfigured("LINLI_UNRATED_POLICY must be exclude, satisfied or unsatisfied")
 LINLI_VISIT_BACK_DAYS = int(os.environ.get("LINLI_VISIT_BACK_DAYS", "7"))
 LINLI_TRIAGE_CONFIDENCE = float(os.environ.get("LINLI_TRIAGE_CONFIDENCE", "0.5"))
+LINLI_VOLUNTEER_SUMMARY_DAY = int(os.environ.get("LINLI_VOLUNTEER_SUMMARY_DAY", "5"))
+if not 1 <= LINLI_VOLUNTEER_SUMMARY_DAY <= 28:
+    raise ImproperlyConfigured("LINLI_VOLUNTEER_SUMMARY_DAY must be a day from 1 to 28")
 
 # E-mail for notifications (docs/notifications.md, docs/operations.md "E-mail"). With
 # LINLI_EMAIL_HOST set, SMTP; otherwise e-mail is not configured (Django's dummy backend):

@@ -49,6 +49,10 @@ class VolunteersConfig(AppConfig):
 
         for verb, label in ACTIVITY_EVENTS.items():
             registry.register_event(verb, label)
+        registry.register_job(registry.Job("volunteers.publish_summary", 86400,
+                                           "linli.volunteers.openness.publish_due",
+                                           description="publish last month's volunteering and points summary "
+                                                       "on the disclosure board"))
         registry.register_job(registry.Job("volunteers.remind", 3600, "linli.volunteers.jobs_activities.remind",
                                            description="remind confirmed volunteers the day before an activity"))
         registry.register_recipe(registry.Recipe("volunteers_activities", verbs=notifications_activities.VERBS,

@@ -5,6 +5,10 @@
   and team totals only (a team is a group, and its total hides each member's).
 - :func:`publish_summary`: the summary, as text, on the 三务公开 board (residential affairs),
   through ``disclosure.services.publish_as_server``, once per month and community.
+- :func:`publish_due`: the job ``volunteers.publish_summary`` (daily): from the
+  ``LINLI_VOLUNTEER_SUMMARY_DAY``-th day of a month on (default 5, so that last month's records
+  have days to be approved), last month's summary of every community that had volunteers or a
+  points movement, once.
 - :func:`honour_list`: volunteers who opted in (``honour_opt_in``), masked names, approved hours
   of the year, most hours first.
 """
@@ -112,7 +116,7 @@ def already_published(community, year: int, month: int) -> bool:
                                 data__period=f"{year:04d}-{month:02d}").exists()
 
 
-def publish_summary(*, actor, community, year: int, month: int):
+def publish_summary(*, actor, community, year: int, month: int, now=None):
     """Publish the month's summary on the board (residential affairs), once. ``actor`` None: the
     server (a command or job). Returns the board entry."""
     from linli.core.errors import PermissionDenied
@@ -122,10 +126,13 @@ def publish_summary(*, actor, community, year: int, month: int):
     if actor is not None and not may_publish(actor, community):
         raise PermissionDenied(_("You may not publish for this community."))
     start, end = _month_bounds(year, month)
-    if end > timezone.now():
+    if end > (now or timezone.now()):
         raise Conflict(_("A month is published once it has ended."), code="month_not_over")
     period = f"{year:04d}-{month:02d}"
     with transaction.atomic():
+        # Two workers running the job at once: the community's row queues them (SQLite's
+        # IMMEDIATE transactions queue every writer anyway), so the second sees the first's entry.
+        type(community).objects.select_for_update().filter(pk=community.pk).exists()
         if already_published(community, year, month):
             raise Conflict(_("This month's summary is already on the board."), code="already_published")
         title, body = summary_text(monthly_summary(community, year, month))
@@ -134,6 +141,38 @@ def publish_summary(*, actor, community, year: int, month: int):
         events.record(actor=actor, verb=SUMMARY_VERB, target=entry, community=community,
                       data={"period": period, "entry": entry.pk})
     return entry
+
+
+def summary_day() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "LINLI_VOLUNTEER_SUMMARY_DAY", 5))
+
+
+def publish_due(now=None) -> dict:
+    """Publish last month's summary where it is due and not yet on the board: communities with
+    a volunteer or a points transaction. Before the summary day of the month, nothing."""
+    from linli.community.models import Community
+    from linli.points.models import Transaction
+
+    today = timezone.localdate(now or timezone.now())
+    if today.day < summary_day():
+        return {"published": 0}
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    ids = set(Volunteer.objects.values_list("community_id", flat=True).distinct())
+    ids |= set(Transaction.objects.values_list("community_id", flat=True).distinct())
+    published = 0
+    for community in Community.objects.filter(pk__in=ids).order_by("pk"):
+        if already_published(community, year, month):
+            continue
+        try:
+            publish_summary(actor=None, community=community, year=year, month=month, now=now)
+        except Conflict as refusal:
+            if refusal.code != "already_published":
+                raise
+            continue  # another worker published it first
+        published += 1
+    return {"published": published}
 
 
 def honour_list(community, *, year: int | None = None, limit: int = 100) -> list[dict]:
