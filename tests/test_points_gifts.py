@@ -128,6 +128,36 @@ def test_the_gift_page_refuses_in_words(client, world):
     assert _bal(world.residents[0]) == 60
 
 
+def test_looking_up_numbers_is_limited_and_recorded_without_the_number(client, world):
+    """The form cannot be used to test which numbers are residents': 20 look-ups an hour, then 429
+    with a plain message, and no look-up is made. Each look-up is an event, without the number."""
+    from linli.core.models import Event
+
+    _fund(world.residents[0], 60)
+    c = _signed_in(client, world)
+    numbers = [f"1370000{n:04d}" for n in range(21)]  # nobody's number
+    for number in numbers[:20]:
+        r = c.post("/points/me/gift", {"to": "resident", "phone": number, "points": "5", "step": "check"},
+                   HTTP_ACCEPT_LANGUAGE="en")
+        assert r.status_code == 200 and b"No resident of your community has this mobile number." in r.content
+    r = c.post("/points/me/gift", {"to": "resident", "phone": make_phone(2), "points": "5", "step": "check"},
+               HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
+    assert b"You have looked up 20 mobile numbers recently" in r.content
+    assert world.residents[1].name.masked.encode() not in r.content   # nothing was looked up
+    lookups = Event.objects.filter(verb="points.recipient_lookup")
+    assert lookups.count() == 20 and all(e.data == {"found": False} for e in lookups)
+    assert not any(n in str(list(lookups.values())) for n in numbers)
+    # The pool needs no look-up and is still open.
+    r = c.post("/points/me/gift", {"to": "pool", "points": "5", "step": "give"})
+    assert r.status_code == 302 and _bal(world.residents[0]) == 55
+    # An hour later the hourly limit has passed.
+    lookups.update(created_at=timezone.now() - dt.timedelta(minutes=61))
+    r = c.post("/points/me/gift", {"to": "resident", "phone": make_phone(2), "points": "5", "step": "check"},
+               HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200 and world.residents[1].name.masked.encode() in r.content
+
+
 def test_the_gift_page_is_for_residents(client, world):
     client.login(username="worker", password=PASSWORD)
     assert client.get("/points/me/gift").status_code == 403

@@ -19,6 +19,7 @@ class PointsConfig(AppConfig):
 
         registry.register_event("points.posted", _("posted a points transaction"))
         registry.register_event("points.reversed", _("reversed a points transaction"))
+        registry.register_event("points.recipient_lookup", _("looked up a gift's recipient by mobile number"))
         registry.register_event("points.audit_failed", _("the points ledger failed its audit"), webhook=True)
         registry.register_job(registry.Job("points.audit", 24 * 3600, "linli.points.jobs.audit_ledgers",
                                            description="audit every community's points ledger"))

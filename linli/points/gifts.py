@@ -5,7 +5,10 @@ A resident gives from their own account only (the actor is the giver's account);
 most ``Policy.gift_max`` points and a month's gifts (local calendar month, reversed gifts not
 counted) at most ``Policy.gift_month_max``; a gift to oneself, to a resident of another community
 or beyond the balance (the database refuses, ``insufficient_points``) is refused, nothing moved.
-The note goes on both statements scrubbed of phone numbers, ID numbers and the like
+The recipient is found by their mobile number (:func:`find_recipient`): at most
+20 look-ups per giver in an hour and 60 in a day (``LOOKUP_LIMITS``), each one an event (``points.recipient_lookup``,
+whether found, never the number), so that the form cannot be used to test which numbers belong to
+the community's residents. The note goes on both statements scrubbed of phone numbers, ID numbers and the like
 (:func:`linli.core.masking.scrub`).
 """
 
@@ -18,14 +21,47 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from linli.core.errors import InvalidInput, PermissionDenied
+from linli.core import events
+from linli.core.crypto import keyring
+from linli.core.errors import InvalidInput, PermissionDenied, RateLimited
 from linli.core.masking import scrub
+from linli.core.validators import normalize_phone
 
 from . import ledger
 from .earning import policy_of
 from .models import Account, Posting
 
 NOTE_MAX = 120
+# (look-ups, window): a gift looks its recipient up twice (check, then give), so 20 an hour is ten
+# gifts; 60 a day bounds what one account can learn about which numbers are residents'.
+LOOKUP_LIMITS = ((20, dt.timedelta(hours=1)), (60, dt.timedelta(days=1)))
+LOOKUP_VERB = "points.recipient_lookup"
+
+
+def find_recipient(*, actor, from_resident, phone: str):
+    """The resident of the giver's community with this mobile number, or None. Refused
+    (RateLimited) past ``LOOKUP_LIMITS`` look-ups by the giver; each look-up
+    is recorded, found or not, without the number."""
+    from linli.community.models import Resident
+    from linli.core.models import Event
+
+    now = timezone.now()
+    with transaction.atomic():
+        for limit, window in LOOKUP_LIMITS:
+            recent = Event.objects.filter(verb=LOOKUP_VERB, actor=actor, created_at__gte=now - window)
+            used = recent.count()
+            if used >= limit:
+                oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+                wait = max(60, int((oldest + window - now).total_seconds()))
+                raise RateLimited(_("You have looked up %(n)s mobile numbers recently. Please try again "
+                                    "in %(minutes)s minutes, or give to the community pool.")
+                                  % {"n": used, "minutes": -(-wait // 60)}, retry_after=wait)
+        found = (Resident.objects.filter(community_id=from_resident.community_id,
+                                         phone_index__in=keyring().blind_indexes(normalize_phone(phone), "phone"))
+                 .exclude(phone_index="").first())
+        events.record(actor=actor, verb=LOOKUP_VERB, community=from_resident.community,
+                      data={"found": found is not None})
+    return found
 
 
 def _month_bounds(at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:

@@ -25,9 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from linli.community.models import Community, Resident
-from linli.core.crypto import keyring
-from linli.core.errors import LinliError
-from linli.core.validators import normalize_phone
+from linli.core.errors import LinliError, RateLimited
 from linli.core.web import no_store
 
 from . import earning, expiry, gifts, ledger
@@ -87,13 +85,6 @@ def mine(request):
     })
 
 
-def _recipient(resident, phone: str) -> Resident | None:
-    ring = keyring()
-    return (Resident.objects.filter(community_id=resident.community_id,
-                                    phone_index__in=ring.blind_indexes(normalize_phone(phone), "phone"))
-            .exclude(phone_index="").first())
-
-
 @login_required
 @no_store
 @require_http_methods(["GET", "POST"])
@@ -110,7 +101,13 @@ def gift(request):
         data = form.cleaned_data
         to = None
         if data["to"] == "resident":
-            to = _recipient(resident, data["phone"])
+            try:
+                to = gifts.find_recipient(actor=request.user, from_resident=resident, phone=data["phone"])
+            except RateLimited as refusal:
+                form.add_error("phone", refusal.message)
+                response = render(request, "points/gift.html", context, status=429)
+                response["Retry-After"] = str(refusal.retry_after)
+                return response
             if to is None:
                 form.add_error("phone", _("No resident of your community has this mobile number."))
                 return render(request, "points/gift.html", context)
