@@ -364,6 +364,41 @@ def test_counter_page_redeems_and_masks(client, world, shop):
     assert balance(r) == 10
 
 
+def test_counter_staff_cancel_a_mistake_with_a_reason(client, world, shop):
+    _canteen, meal, _cut = shop
+    r = world.residents[0]
+    give(r, 30)
+    redemption, _ = redeeming.redeem(actor=world.users["unit_staff"], resident=r, item=meal, quantity=2,
+                                     channel="counter")
+    counter = reverse("points:counter", args=[world.community.code])
+    url = reverse("points:counter_cancel", args=[world.community.code, redemption.pk])
+    # Only the counter's staff and the office; a resident or another community's worker is refused.
+    for who in ("resident", "secretary", "z_worker"):
+        client.force_login(world.users[who])
+        assert client.get(url).status_code in (403, 404), who
+        assert client.post(url, {"reason": "x"}).status_code in (403, 404), who
+    assert balance(r) == 10
+    _login(client, world, "unit_staff")
+    assert url in client.get(counter, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "Cancel this redemption" in page.content.decode()
+    assert r.name.reveal() not in page.content.decode()
+    empty = client.post(url, {"reason": "  "}, HTTP_ACCEPT_LANGUAGE="en")
+    assert empty.status_code == 400 and balance(r) == 10
+    done = client.post(url, {"reason": "点错了菜"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert done.status_code == 302 and done["Location"].startswith(counter)
+    meal.refresh_from_db()
+    assert balance(r) == 30 and meal.stock == 5
+    redemption.refresh_from_db()
+    assert redemption.status == Redemption.Status.CANCELLED
+    assert Event.objects.filter(verb="points.redemption_cancelled", actor=world.users["unit_staff"]).count() == 1
+    # Once cancelled: no button on the counter, and a second cancel is refused in words.
+    assert url not in client.get(counter).content.decode()
+    again = client.post(url, {"reason": "again"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 409 and "already cancelled" in again.content.decode()
+    assert balance(r) == 30
+
+
 def test_counter_page_is_for_the_partners_staff_and_office(client, world, shop):
     url = reverse("points:counter", args=[world.community.code])
     for who, status in (("secretary", 403), ("resident", 403), ("z_worker", 403), ("worker", 200)):

@@ -181,6 +181,7 @@ def _urls(s) -> list[tuple[str, str]]:
         ("resident_own", url("points:catalogue")),
         # Points: the partner's counter and the settlement; the office.
         ("counter", url("points:counter")),
+        ("counter", url("points:counter_cancel", s["redemption"])),
         ("counter", url("points:settlement")),
         ("points_office", url("points:office")),
         ("post_only", url("points:office_partner_create")),

@@ -252,6 +252,15 @@ def redemption_for(user, pk) -> Redemption:
     return redemption
 
 
+def may_cancel_now(redemption: Redemption) -> bool:
+    """Whether :func:`cancel` would take it, as far as the redemption goes (not cancelled, its month
+    not settled); who may cancel is :func:`partners.may_work_counter`."""
+    if redemption.status == Redemption.Status.CANCELLED:
+        return False
+    local = timezone.localtime(redemption.created_at)
+    return not is_settled(redemption.partner, local.year, local.month)
+
+
 def recent_at_counter(partner: Partner, limit: int = 10):
     """The partner's latest redemptions, newest first (masked on the page)."""
     return (Redemption.objects.filter(partner=partner).select_related("item", "resident")

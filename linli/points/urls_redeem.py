@@ -9,6 +9,7 @@ urlpatterns = [
     path("catalogue/", views.catalogue_page, name="catalogue"),
     path("me/qr", views.my_qr, name="my_qr"),
     path("<str:code>/counter/", views.counter, name="counter"),
+    path("<str:code>/counter/redemptions/<int:pk>/cancel", views.counter_cancel, name="counter_cancel"),
     path("<str:code>/office/", views.office, name="office"),
     path("<str:code>/office/partners/new", views.office_partner_create, name="office_partner_create"),
     path("<str:code>/office/items/new", views.office_item_create, name="office_item_create"),

@@ -43,7 +43,7 @@ from linli.core.errors import InvalidInput, LinliError, PermissionDenied
 from linli.core.web import no_store
 
 from . import catalogue, partners, redeem as redeeming, tokens
-from .models import Item, Partner, PartnerKey
+from .models import Item, Partner, PartnerKey, Redemption
 
 NONCE_LENGTH = 32
 
@@ -202,8 +202,48 @@ def counter(request, code: str):
         "community": community, "partner": partner, "partners": choices, "form": form, "items": items,
         "result": result, "error": error,
         "recent": [{"at": r.created_at, "item": r.item.name, "quantity": r.quantity, "points": r.points,
-                    "who": _masked(r.resident), "status": r.get_status_display()}
+                    "who": _masked(r.resident), "status": r.get_status_display(),
+                    "cancel_url": (reverse("points:counter_cancel", args=[community.code, r.pk])
+                                   if redeeming.may_cancel_now(r) else "")}
                    for r in redeeming.recent_at_counter(partner)],
+    }, status=status)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Why is it cancelled?"), max_length=200,
+                             widget=forms.TextInput(attrs={"autocomplete": "off"}),
+                             help_text=gettext_lazy("For example: the wrong item was chosen. The resident sees "
+                                                    "the reason on their statement; do not write names or numbers."))
+
+
+@login_required
+@no_store
+@require_http_methods(["GET", "POST"])
+def counter_cancel(request, code: str, pk: int):
+    """Cancel one of the counter's redemptions (a mistake at the till): the points go back to the
+    resident and the stock to the shelf. GET asks for the reason, POST cancels; the counter's staff
+    and the office only, not once the month is settled."""
+    community = _community(code)
+    redemption = get_object_or_404(Redemption.objects.select_related("partner", "item", "resident"),
+                                   pk=pk, partner__community=community)
+    if not partners.may_work_counter(request.user, redemption.partner):
+        raise Forbidden(_("You do not work this partner's counter."))
+    back = f"{reverse('points:counter', args=[community.code])}?partner={redemption.partner_id}"
+    form = CancelForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            redeeming.cancel(actor=request.user, redemption=redemption, reason=form.cleaned_data["reason"])
+        except LinliError as exc:
+            error = exc
+        else:
+            messages.success(request, _("Cancelled: %(points)s points went back to %(who)s.")
+                             % {"points": redemption.points, "who": _masked(redemption.resident)})
+            return redirect(back)
+    status = error.status if error is not None else (400 if request.method == "POST" else 200)
+    return render(request, "points/counter_cancel.html", {
+        "community": community, "redemption": redemption, "who": _masked(redemption.resident), "form": form,
+        "error": error, "back": back,
     }, status=status)
 
 
