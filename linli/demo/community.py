@@ -25,6 +25,7 @@ import math
 import random
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
@@ -32,7 +33,6 @@ from importlib import resources
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from linli.community.models import (
@@ -810,8 +810,10 @@ def _write_organisations(plan, community, street, grids, users) -> None:
 def demo_counts(community: Community) -> dict:
     year = REFERENCE_YEAR
     residents = Resident.objects.filter(community=community)
-    singles = (Household.objects.filter(community=community).annotate(n=Count("residents")).filter(n=1)
-               .values_list("pk", flat=True))
+    # Elders alone, counted here rather than by an IN (… GROUP BY … HAVING) subquery, whose plan
+    # depends on the statistics of tables just loaded: one scan of household ids, whatever the plan.
+    size = Counter(residents.values_list("household_id", flat=True))
+    elders = residents.filter(birth_year__lte=year - 60).values_list("household_id", flat=True)
     return {
         "grids": Grid.objects.filter(community=community).count(),
         "buildings": Building.objects.filter(community=community).count(),
@@ -821,7 +823,7 @@ def demo_counts(community: Community) -> dict:
         "children": residents.filter(birth_year__gt=year - 18).count(),
         "aged_60_plus": residents.filter(birth_year__lte=year - 60).count(),
         "aged_80_plus": residents.filter(birth_year__lte=year - 80).count(),
-        "elders_alone": residents.filter(household_id__in=singles, birth_year__lte=year - 60).count(),
+        "elders_alone": sum(1 for household in elders if size[household] == 1),
         "party_members": residents.filter(is_party_member=True).count(),
         "organisations": Organisation.objects.filter(community=community).count()
         + Organisation.objects.filter(street=community.street, community__isnull=True).count(),
