@@ -23,7 +23,6 @@ import io
 import json
 import logging
 import random
-import re
 import urllib.parse
 
 import pytest
@@ -42,6 +41,8 @@ from linli.notify import services as notify
 from linli.notify.models import Notification
 from linli.transparency import cosign, keys, selectors as tlog, witness
 
+from planted import LINK, found, person_of
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MARCH = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
 
@@ -57,11 +58,7 @@ def key(settings, tmp_path):
 @pytest.fixture
 def person(world):
     """One resident's personal data, from the registry (decrypted), and her door as staff write it."""
-    resident = world.residents[4]
-    household = resident.household
-    door = f"{household.building.name}{household.unit.number}单元{household.room}室"
-    return {"name": resident.name.reveal(), "phone": resident.phone.reveal(),
-            "id_number": resident.id_number.reveal(), "door": door}
+    return person_of(world, 4)
 
 
 def planted(person) -> list[str]:
@@ -73,19 +70,6 @@ def _client(world, who) -> Client:
     if who is not None:
         client.force_login(world.users[who])
     return client
-
-
-def _found(text: str, person, which=("name", "phone", "id_number", "door")) -> list[str]:
-    """The planted values (or their URL-encoded forms) found in ``text``."""
-    hits = []
-    for field in which:
-        value = person[field]
-        if value in text or urllib.parse.quote(value) in text or urllib.parse.quote_plus(value) in text:
-            hits.append(field)
-    return hits
-
-
-LINK = re.compile(r'''(?:href|src|action|data-[a-z-]+)\s*=\s*["']([^"']*)["']''')
 
 
 def _links(html: str) -> list[str]:
@@ -163,7 +147,7 @@ def test_a_text_with_a_phone_or_id_is_held_and_never_published(world, key, perso
     with pytest.raises(CommandError) as refused:
         call_command("disclosure", "publish", "--community", "Y", "--section", "residential", "--title", "通知",
                      "--body-file", str(path))
-    assert _found(str(refused.value), person) == []
+    assert found(str(refused.value), person) == []
     assert tlog.size(world.community) == size
 
 
@@ -195,7 +179,7 @@ def test_drafts_and_held_entries_reach_no_public_page(world, key, person, plante
         searched = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("q", [""])[0]
         # a search page repeats what the visitor typed (their own words); nothing else of hers
         others = [field for field in ("name", "phone", "id_number", "door") if person[field] != searched]
-        assert _found(text, person, others) == [], url
+        assert found(text, person, others) == [], url
         for title in ("低保对象入户核查", "走访", "楼道清理通知"):
             if title != searched:
                 assert title not in text, (url, title)
@@ -224,7 +208,7 @@ def test_the_supervisor_reads_unpublished_entries_masked_as_docs_say(world, key,
     for url in pages:
         page = supervisor.get(url).content.decode()
         # docs/disclosure.md: phone and ID numbers and home doors masked (names are the author's to mask)
-        assert _found(page, person, ("phone", "id_number", "door")) == [], url
+        assert found(page, person, ("phone", "id_number", "door")) == [], url
     held = planted_board["held"]
     item = held.attachments.get()
     assert supervisor.get(f"/disclosure/Y/office/e/{held.pk}/file/{item.pk}/").status_code == 404
@@ -254,16 +238,16 @@ def _everything_recorded(world) -> str:
 def test_events_notifications_and_leaves_hold_no_planted_value(world, key, person, planted_board):
     recorded = _everything_recorded(world)
     assert Event.objects.filter(verb__startswith="disclosure.").count() >= 8
-    assert _found(recorded, person) == []
+    assert found(recorded, person) == []
     size = tlog.size(world.community)
     assert size >= 1
     for index, data in tlog.leaves(world.community, 0, size):
         text = bytes(data).decode("utf-8")
-        assert _found(text, person) == [], index
+        assert found(text, person) == [], index
         assert "低保" not in text and "路灯" not in text  # no free text in a header at all
     entries = Client().get(f"/disclosure/Y/log/entries?start=0&end={size}").json()["entries"]
     for item in entries:
-        assert _found(base64.b64decode(item["leaf"]).decode(), person) == []
+        assert found(base64.b64decode(item["leaf"]).decode(), person) == []
 
 
 @pytest.mark.parametrize("who", ["worker", "admin", "secretary", "supervisor", None])
@@ -280,8 +264,8 @@ def test_no_url_a_page_links_to_holds_a_planted_value(world, key, person, plante
         if response.status_code != 200:
             continue
         for link in _links(response.content.decode()):
-            assert _found(link, person) == [], (url, link)
-        assert _found(response.get("Location", ""), person) == []
+            assert found(link, person) == [], (url, link)
+        assert found(response.get("Location", ""), person) == []
 
 
 # --- the books ------------------------------------------------------------------------------------
@@ -310,21 +294,21 @@ def test_a_voucher_summary_stays_in_the_office(world, key, person):
     for url in ("/books/Y/statement/?year=2026&month=3", "/books/Y/budget/?year=2026&month=3"):
         page = supervisor.get(url)
         assert page.status_code == 200
-        assert _found(page.content.decode(), person) == [], url
+        assert found(page.content.decode(), person) == [], url
     workbook = supervisor.get("/books/Y/export/statement.xlsx?year=2026&month=3")
     assert workbook.status_code == 200
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(b"".join(workbook.streaming_content))) as z:
         text = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
-    assert _found(text, person) == []
+    assert found(text, person) == []
     draft = board.generate_finance_draft(actor=u["worker"], community=y, year=2026, month=3)
-    assert _found(draft.title + draft.body, person) == []
+    assert found(draft.title + draft.body, person) == []
     # the office reads its ledger as written; its receipt is served under a random name
     page = _client(world, "secretary").get(f"/books/Y/vouchers/{voucher.year}/{voucher.number}/").content.decode()
     for link in _links(page):
-        assert _found(link, person) == [], link
-    assert _found(_everything_recorded(world), person) == []
+        assert found(link, person) == [], link
+    assert found(_everything_recorded(world), person) == []
 
 
 # --- logs ---------------------------------------------------------------------------------------------
@@ -340,7 +324,7 @@ def test_logs_of_publishing_verifying_and_witnessing_hold_no_planted_value(
     worker.post(f"/disclosure/Y/office/e/{held.pk}/edit/", {
         "title": held.title, "body": held.body, **MARCH, "mask": "1"})
     held.refresh_from_db()
-    assert _found(held.body, person, ("phone", "id_number")) == []
+    assert found(held.body, person, ("phone", "id_number")) == []
     worker.post(f"/disclosure/Y/office/e/{held.pk}/move/submit/")
     admin.post(f"/disclosure/Y/office/e/{held.pk}/move/publish/")
     # the check, by command and by the daily job, then once more after an edit behind Linli's back
@@ -365,7 +349,7 @@ def test_logs_of_publishing_verifying_and_witnessing_hold_no_planted_value(
                        verifier_key=witness.witness_verifier_key(witness_key))
     line = witness.run("http://testserver/disclosure/Y/log", state=tmp_path / "w.json", key=witness_key,
                        log_key=key)
-    assert line and _found(line, person) == []
+    assert line and found(line, person) == []
     Entry.objects.filter(pk=planted_board["public"].pk).update(body=f"{person['name']}悄悄改了")
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as failed:
@@ -373,8 +357,8 @@ def test_logs_of_publishing_verifying_and_witnessing_hold_no_planted_value(
     assert jobs.daily_verify()["failed"] == 1
     notify.dispatch_new_events(settle_seconds=0)
     for text in (caplog.text, out.getvalue(), err.getvalue(), str(failed.value)):
-        assert _found(text, person) == [], text[:500]
-    assert all(_found(r.getMessage(), person) == [] for r in caplog.records)
+        assert found(text, person) == [], text[:500]
+    assert all(found(r.getMessage(), person) == [] for r in caplog.records)
 
 
 # --- allowance lists ---------------------------------------------------------------------------------
@@ -434,14 +418,14 @@ def test_crawling_each_roles_pages_finds_planted_data_only_where_docs_allow(worl
     seen = _crawl(client, starts, limit=300)
     assert any("/disclosure/Y/e/" in u for u in seen)
     for url in seen:
-        assert _found(url, person) == [], url
+        assert found(url, person) == [], url
         if who in ("admin", "worker", "secretary"):
             continue  # the office reads what it wrote (docs/roles.md)
         response = client.get(url)
         body = b"".join(response) if response.streaming else response.content
         text = body.decode("utf-8", "replace")
         fields = ("phone", "id_number", "door") if who == "supervisor" else ("name", "phone", "id_number", "door")
-        assert _found(text, person, fields) == [], url
+        assert found(text, person, fields) == [], url
 
 
 def test_the_ledger_shows_phone_and_id_numbers_masked(world, key, person):
@@ -467,7 +451,7 @@ def test_the_ledger_shows_phone_and_id_numbers_masked(world, key, person):
         for url in (f"/books/Y/vouchers/{voucher.year}/{voucher.number}/", "/books/Y/vouchers/",
                     "/books/Y/journal/", "/books/Y/journal/?status=returned"):
             page = client.get(url).content.decode()
-            assert _found(page, person, ("phone", "id_number")) == [], (who, url)
+            assert found(page, person, ("phone", "id_number")) == [], (who, url)
         page = client.get(f"/books/Y/vouchers/{voucher.year}/{voucher.number}/").content.decode()
         assert mask_phone(person["phone"]) in page and mask_id_number(person["id_number"]) in page
         assert person["name"] in page
