@@ -813,7 +813,7 @@ def demo_counts(community: Community) -> dict:
     # Elders alone, counted here rather than by an IN (… GROUP BY … HAVING) subquery, whose plan
     # depends on the statistics of tables just loaded: one scan of household ids, whatever the plan.
     size = Counter(residents.values_list("household_id", flat=True))
-    elders = residents.filter(birth_year__lte=year - 60).values_list("household_id", flat=True)
+    elders = list(residents.filter(birth_year__lte=year - 60).values_list("household_id", flat=True))
     return {
         "grids": Grid.objects.filter(community=community).count(),
         "buildings": Building.objects.filter(community=community).count(),
@@ -821,7 +821,7 @@ def demo_counts(community: Community) -> dict:
         "households": Household.objects.filter(community=community).count(),
         "residents": residents.count(),
         "children": residents.filter(birth_year__gt=year - 18).count(),
-        "aged_60_plus": residents.filter(birth_year__lte=year - 60).count(),
+        "aged_60_plus": len(elders),
         "aged_80_plus": residents.filter(birth_year__lte=year - 80).count(),
         "elders_alone": sum(1 for household in elders if size[household] == 1),
         "party_members": residents.filter(is_party_member=True).count(),

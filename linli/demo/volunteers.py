@@ -950,8 +950,8 @@ def seed_volunteers(*, community: Community, seed: int) -> VolunteersResult:
         helping = _Helping(community, seed, clock, result)
         for part in (helping.setup, helping.volunteers, helping.teams, helping.accounts, helping.needs,
                      helping.history, helping.needs_written, helping.ratings, helping.redemptions,
-                     helping.post_history, helping.write_events, helping.analyze, helping.settle, helping.more_needs, helping.live,
-                     helping.spend, helping.publish):
+                     helping.post_history, helping.write_events, helping.analyze, helping.settle, helping.more_needs,
+                     helping.live, helping.spend, helping.publish):
             step = time.perf_counter()
             part()
             result.phases[part.__name__] = round(time.perf_counter() - step, 2)

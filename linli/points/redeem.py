@@ -156,8 +156,7 @@ def cancel(*, actor, redemption: Redemption, reason: str) -> Redemption:
         raise InvalidInput(_("Give a reason."), code="reason", field="reason")
     if redemption.status == Redemption.Status.CANCELLED:
         raise Conflict(_("This redemption is already cancelled."), code="already_cancelled")
-    local = timezone.localtime(redemption.created_at)
-    if is_settled(redemption.partner, local.year, local.month):
+    if _month_settled(redemption):
         raise Conflict(_("This month is settled with the partner: the redemption can no longer be cancelled."),
                        code="settled")
     ledger.reverse(actor=actor, transaction=redemption.transaction, reason=reason[:200])
@@ -255,10 +254,13 @@ def redemption_for(user, pk) -> Redemption:
 def may_cancel_now(redemption: Redemption) -> bool:
     """Whether :func:`cancel` would take it, as far as the redemption goes (not cancelled, its month
     not settled); who may cancel is :func:`partners.may_work_counter`."""
-    if redemption.status == Redemption.Status.CANCELLED:
-        return False
+    return redemption.status != Redemption.Status.CANCELLED and not _month_settled(redemption)
+
+
+def _month_settled(redemption: Redemption) -> bool:
+    """Whether the partner's month (local time) of the redemption is settled."""
     local = timezone.localtime(redemption.created_at)
-    return not is_settled(redemption.partner, local.year, local.month)
+    return is_settled(redemption.partner, local.year, local.month)
 
 
 def recent_at_counter(partner: Partner, limit: int = 10):

@@ -143,34 +143,28 @@ def publish_summary(*, actor, community, year: int, month: int, now=None):
     return entry
 
 
-def summary_day() -> int:
-    from django.conf import settings
-
-    return int(getattr(settings, "LINLI_VOLUNTEER_SUMMARY_DAY", 5))
-
-
 def publish_due(now=None) -> dict:
     """Publish last month's summary where it is due and not yet on the board: communities with
     a volunteer or a points transaction. Before the summary day of the month, nothing."""
+    from django.conf import settings
+
     from linli.community.models import Community
     from linli.points.models import Transaction
 
     today = timezone.localdate(now or timezone.now())
-    if today.day < summary_day():
+    if today.day < settings.LINLI_VOLUNTEER_SUMMARY_DAY:
         return {"published": 0}
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     ids = set(Volunteer.objects.values_list("community_id", flat=True).distinct())
     ids |= set(Transaction.objects.values_list("community_id", flat=True).distinct())
     published = 0
     for community in Community.objects.filter(pk__in=ids).order_by("pk"):
-        if already_published(community, year, month):
-            continue
         try:
             publish_summary(actor=None, community=community, year=year, month=month, now=now)
         except Conflict as refusal:
             if refusal.code != "already_published":
                 raise
-            continue  # another worker published it first
+            continue  # on the board already: an earlier run, or another worker just now
         published += 1
     return {"published": published}
 
