@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "linli.funds",
     "linli.evaluation",
     "linli.volunteers",
+    "linli.canteen",
+    "linli.services",
     # The demo community sits above every app: it seeds their histories through their services.
     "linli.demo",
 ]

@@ -1,0 +1,3 @@
+"""The canteen's delivery pages (docs/canteen.md)."""
+
+urlpatterns = []

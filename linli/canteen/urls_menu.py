@@ -1,0 +1,3 @@
+"""The canteen's menu pages (docs/canteen.md)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The canteen's orders pages (docs/canteen.md)."""
+
+urlpatterns = []

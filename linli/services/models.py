@@ -1,0 +1,1 @@
+"""Bookable services, the service centre's rooms and activities for all ages (docs/services.md)."""

@@ -1,0 +1,3 @@
+"""The services' bookings pages (docs/services.md)."""
+
+urlpatterns = []

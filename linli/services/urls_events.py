@@ -1,0 +1,3 @@
+"""The services' events pages (docs/services.md)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The services' rooms pages (docs/services.md)."""
+
+urlpatterns = []
