@@ -1,5 +1,6 @@
 """The layers of docs/architecture.md, enforced: core ← community ← {cases, books, transparency} ←
-{insight, notify, disclosure} ← {voting, points} ← {deliberation, funds, evaluation, volunteers} ← demo ← config.
+{insight, notify, disclosure} ← {voting, points} ← {deliberation, funds, evaluation, volunteers} ←
+{canteen, services} ← demo ← config.
 
 import-linter reads every import statement of the package, inside functions too, so a
 lazy import that dodges a cycle fails here like a top-level one. The contract lives in
