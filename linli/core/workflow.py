@@ -98,6 +98,9 @@ class Workflow:
     jobs_too: frozenset = frozenset()
     illegal_message: Any = None
     denied_message: Any = None
+    # The first part of its event verbs, where it is not the workflow's name: an app with several
+    # workflows whose events all read ``<app>.<what happened>`` (canteen, services).
+    verb_prefix: str = ""
     table: dict = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
@@ -107,6 +110,9 @@ class Workflow:
                 raise ValueError(f"{self.name}: move {move.name!r} declared twice")
             self.table[move.name] = move
         self.moves = tuple(self.table.values())
+        existing = _workflows.get(self.name)
+        if existing is not None and (existing.model is not self.model or set(existing.table) != set(self.table)):
+            raise ValueError(f"workflow {self.name!r} declared twice, with different moves")
         for move in self.moves:
             registry.register_event(self.verb(move.name), move.event_label or move.label, webhook=self.webhook)
         _workflows[self.name] = self
@@ -120,7 +126,7 @@ class Workflow:
         return move
 
     def verb(self, move_name: str) -> str:
-        return f"{self.name}.{self.table[move_name].verb}"
+        return f"{self.verb_prefix or self.name}.{self.table[move_name].verb}"
 
     def state_of(self, obj) -> str:
         return getattr(obj, self.state_field)
