@@ -96,3 +96,31 @@ def test_a_value_of_another_type_is_prepared_by_its_field(world):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT target_id, grid_id FROM {Event._meta.db_table} WHERE verb = %s", ["test.types"])
         assert cursor.fetchone() == ("7", world.grids[0].pk)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_aware_datetimes_are_stored_exactly_as_django_stores_them(world):
+    """The datetime fast path (``_aware_datetime``): the raw column, not only the value read back,
+    is what Django writes, for times in another zone, with and without microseconds."""
+    import zoneinfo
+
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    moments = [dt.datetime(2025, 3, 1, 0, 30, tzinfo=shanghai), dt.datetime(2025, 3, 1, 9, 30, 0, 123456,
+                                                                            tzinfo=dt.timezone.utc),
+               dt.datetime(2024, 12, 31, 23, 59, 59, 1, tzinfo=dt.timezone(dt.timedelta(hours=-5)))]
+
+    def rows(verb):
+        return [events.build(actor=None, verb=verb, target=world.residents[0], community=world.community,
+                             data={}, at=at) for at in moments]
+
+    with transaction.atomic():
+        Event.objects.bulk_create(rows("test.django_at"))
+        bulk.insert(Event, rows("test.bulk_at"))
+    table = Event._meta.db_table
+    with connection.cursor() as cursor:
+        raw = {}
+        for verb in ("test.django_at", "test.bulk_at"):
+            cursor.execute(f"SELECT created_at FROM {table} WHERE verb = %s ORDER BY id", [verb])
+            raw[verb] = [row[0] for row in cursor.fetchall()]
+    assert raw["test.bulk_at"] == raw["test.django_at"]
+    assert [e.created_at for e in Event.objects.filter(verb="test.bulk_at").order_by("pk")] == moments
