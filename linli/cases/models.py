@@ -167,6 +167,7 @@ class Case(models.Model):
         API = "api", _("API")
         OPEN311 = "open311", _("Open311")
         SENSOR = "sensor", _("sensor")
+        WELFARE = "welfare", _("welfare check")
 
     class Place(models.TextChoices):
         HOME = "home", _("my home")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class Intake:
     # For staff only, written as an internal note with the case (what another system sent that
     # has no field of its own, such as an Open311 media_url). Not part of the request's hash.
     internal_note: str = ""
+    # A tighter response limit than the category's (a welfare check: 30 minutes): the response is
+    # due at the earlier of the usual deadline and receipt plus this. Not part of the request's hash.
+    respond_within: dt.timedelta | None = None
 
 
 def _next_number(community: Community, now) -> str:
@@ -124,7 +128,7 @@ def _validate(intake: Intake) -> None:
             raise InvalidInput(_("A mobile number has 11 digits and starts with 13 to 19."),
                                code="contact_phone", field="contact_phone")
     if intake.reporter is None and not intake.contact_phone and not intake.contact_email and intake.channel not in (
-            Case.Channel.PATROL, Case.Channel.SENSOR):
+            Case.Channel.PATROL, Case.Channel.SENSOR, Case.Channel.WELFARE):
         raise InvalidInput(_("Leave a phone number so that we can reply."), code="contact_required",
                            field="contact_phone")
     if (intake.latitude is None) != (intake.longitude is None):
@@ -215,6 +219,8 @@ def _submit(actor, intake: Intake, idempotency, request_hash: str) -> Case:
         case.category_source = INTAKE_CATEGORY_SOURCE.get(case.channel, Case.CategorySource.PARTNER)
     # The response clock starts now, at receipt, on every channel (docs/cases.md, "Time limits").
     case.response_due = deadlines.response_due_for(case)
+    if intake.respond_within is not None:
+        case.response_due = min(case.response_due, now + intake.respond_within)
     case.number = _next_number(intake.community, now)
     case.save()
     rollup.record(None, case)
