@@ -4,8 +4,9 @@
 (:mod:`.community`), two years of cases (:mod:`.case_writer`), the need tags the
 registry and the cases imply, the hot issues and alerts of that history, the history's last
 year of books and public board (:mod:`.disclosure`), the year of residents deciding
-(:mod:`.decide`: 一月一议, the community fund, last year's 民主评议), and the notification cursor
-moved past it. All in one transaction: the demo is there whole, or not at all.
+(:mod:`.decide`: 一月一议, the community fund, last year's 民主评议), the neighbours helping
+(:mod:`.volunteers`), the canteen's year and the services, rooms and activities (:mod:`.canteen`,
+:mod:`.services_demo`; docs/demo.md), and the notification cursor moved past it. All in one transaction: the demo is there whole, or not at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from linli.community.needs import needs_recompute
 from linli.insight import jobs as insight_jobs
 from linli.notify.services import cursor_fast_forward
 
+from .canteen import CanteenResult, seed_canteen
+from .canteen import summary_lines as canteen_lines
 from .case_writer import build_case_history
 from .community import DEFAULT_HOUSEHOLDS, DEFAULT_SEED, DemoResult, Progress, build_demo
 from .decide import DecideResult, seed_decide
@@ -28,6 +31,8 @@ from .decide import summary_lines as decide_lines
 from .disclosure import BoardResult, seed_disclosure
 from .disclosure import summary_lines as disclosure_lines
 from .needs import decide_suggestions
+from .services_demo import ServicesResult, seed_services
+from .services_demo import summary_lines as services_lines
 from .volunteers import VolunteersResult, seed_volunteers
 from .volunteers import summary_lines as volunteers_lines
 
@@ -44,6 +49,8 @@ class Seeded:
     disclosure: BoardResult | None = None  # the year of books and board; None without the history
     decide: DecideResult | None = None     # the year of residents deciding; None without the history
     volunteers: VolunteersResult | None = None  # two years of neighbours helping; None without the history
+    canteen: CanteenResult | None = None        # the canteen's year (issue 12); None without the history
+    services: ServicesResult | None = None      # services, rooms and activities (issue 12); None without it
 
 
 @contextmanager
@@ -60,12 +67,37 @@ def _collector_paused():
             gc.enable()
 
 
+# SQLite's page cache while the demo is written: 128 MB (its default is 2 MB). The demo's one
+# transaction writes about 110 MB; with the default cache the index pages of the big tables are
+# evicted and read back from the WAL over and over, about a tenth of the build's time.
+SEED_CACHE_KIB = 128 * 1024
+
+
+@contextmanager
+def _large_page_cache():
+    """A large page cache on this connection for the build, the connection's own setting back
+    after (a ``linli demo`` process goes on to serve with it). PostgreSQL: nothing to do."""
+    connection = transaction.get_connection()
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{SEED_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
 @transaction.atomic
 def seed_demo(*, seed: int = DEFAULT_SEED, households: int = DEFAULT_HOUSEHOLDS, cases: bool = True,
               progress: Progress | None = None) -> Seeded:
     """Build the demo community and, with ``cases``, its history. Raises DemoError or
     HistoryError (nothing written) where it cannot be built here."""
-    with _collector_paused():
+    with _collector_paused(), _large_page_cache():
         return _seed(seed=seed, households=households, cases=cases, progress=progress)
 
 
@@ -76,7 +108,7 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
     needs = needs_recompute(community=demo.community)
     # Two years in, the grid workers have decided most of what the rules suggested.
     needs["decided"] = decide_suggestions(community=demo.community, seed=seed)
-    insight = disclosure = decide = volunteers = None
+    insight = disclosure = decide = volunteers = canteen = services = None
     if history is not None:
         # Hot issues and alerts of the history (docs/hotspots.md, docs/warnings.md), before the
         # cursor moves: past alerts are not news.
@@ -87,10 +119,14 @@ def _seed(*, seed: int, households: int, cases: bool, progress: Progress | None)
         decide = seed_decide(community=demo.community, seed=seed)
         # Two years of neighbours helping: volunteers, the needs board, hours and points (issue 11).
         volunteers = seed_volunteers(community=demo.community, seed=seed)
+        # Everyday services for all ages (issue 12): the canteen's year, the bookable services,
+        # the service centre's rooms and the activities.
+        canteen = seed_canteen(community=demo.community, seed=seed)
+        services = seed_services(community=demo.community, seed=seed)
         # Two years of history are not news: the worker notifies from here on.
         cursor_fast_forward()
     return Seeded(demo=demo, history=history, needs=needs, insight=insight, disclosure=disclosure, decide=decide,
-                  volunteers=volunteers)
+                  volunteers=volunteers, canteen=canteen, services=services)
 
 
 def summary_lines(seeded: Seeded) -> list[str]:
@@ -131,4 +167,8 @@ def summary_lines(seeded: Seeded) -> list[str]:
         lines += decide_lines(seeded.decide)
     if seeded.volunteers is not None:
         lines += volunteers_lines(seeded.volunteers)
+    if seeded.canteen is not None:
+        lines += canteen_lines(seeded.canteen)
+    if seeded.services is not None:
+        lines += services_lines(seeded.services)
     return lines
