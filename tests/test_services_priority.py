@@ -122,3 +122,21 @@ def test_a_freed_held_place_waits_for_priority_residents(world, setup):
     # The freed place is a held one: a resident without priority does not get it yet.
     assert Booking.objects.get(pk=plain.pk).status == B.WAITING
     assert Slot.objects.get(pk=slot.pk).booked == 2
+
+
+def test_a_priority_resident_who_books_takes_a_held_place_not_an_open_one(world, setup):
+    """Held places are the priority places no resident with priority has taken: once one has
+    booked, the others are open to everyone (not held twice)."""
+    slot = setup["slot"]
+    tag(world, 4, "health")
+    needy = book(world, 4, slot)
+    assert needy.status == B.BOOKED and needy.priority
+    fresh = Slot.objects.get(pk=slot.pk)
+    assert bookings.held_places(fresh, timezone.now()) == 0
+    assert bookings.places_left(fresh, priority=False) == fresh.capacity - 1
+    others = [book(world, i, slot) for i in range(fresh.capacity - 1)]
+    assert [b.status for b in others] == [B.BOOKED] * (fresh.capacity - 1)
+    assert Slot.objects.get(pk=slot.pk).booked == fresh.capacity
+    # Cancelled, the priority resident's place is held again for the next one with priority.
+    bookings.cancel(actor=world.residents[4].user, booking=needy)
+    assert bookings.held_places(Slot.objects.get(pk=slot.pk), timezone.now()) == 1

@@ -150,13 +150,13 @@ def slot_list(request, service: str = Query(..., max_length=32), community: Opti
     start = max(timezone.make_aware(dt.datetime.combine(first, dt.time.min)), now)
     end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
     has_priority = resident is not None and priority.matches(found, resident)
-    slots = Slot.objects.filter(service=found, status=Slot.Status.OPEN, starts_at__gt=start,
-                                starts_at__lt=end).order_by("starts_at", "id")
+    slots = bookings.with_priority_booked(Slot.objects.filter(
+        service=found, status=Slot.Status.OPEN, starts_at__gt=start, starts_at__lt=end).order_by("starts_at", "id"))
     return {"slots": [{
         "id": s.pk, "service": found.code, "starts_at": _iso(s.starts_at), "ends_at": _iso(s.ends_at),
         "capacity": s.capacity, "booked": s.booked,
         "places_left": bookings.places_left(s, priority=has_priority, at=now),
-        "priority_places_held": s.priority_places if bookings.holds_priority(s, now) else 0,
+        "priority_places_held": bookings.held_places(s, now),
     } for s in slots]}
 
 

@@ -20,7 +20,8 @@ import datetime as dt
 import hashlib
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -104,12 +105,35 @@ def holds_priority(slot, at) -> bool:
     return bool(slot.priority_places) and at < priority_until(slot)
 
 
+def priority_booked_sql():
+    """The slot's booked bookings by residents with priority, in SQL (for the outer slot row)."""
+    return Coalesce(Subquery(
+        Booking.objects.filter(slot=OuterRef("pk"), status=B.BOOKED, priority=True).order_by()
+        .values("slot").annotate(n=Count("pk")).values("n")[:1]), Value(0))
+
+
+def with_priority_booked(slots):
+    """``slots`` (a Slot queryset) with ``priority_booked`` read in the same query."""
+    return slots.annotate(priority_booked=priority_booked_sql())
+
+
+def held_places(slot, at) -> int:
+    """Places still held for residents with priority: the priority places not yet taken by one of
+    them (a resident with priority who books takes a held place first), until ``priority_until``."""
+    if not holds_priority(slot, at):
+        return 0
+    taken = getattr(slot, "priority_booked", None)
+    if taken is None:
+        taken = Booking.objects.filter(slot=slot, status=B.BOOKED, priority=True).count()
+    return max(slot.priority_places - taken, 0)
+
+
 def places_left(slot, *, priority: bool, at=None) -> int:
     """Places a resident with (or without) priority could take now (never below 0)."""
     at = at or timezone.now()
     free = slot.capacity - slot.booked
-    if not priority and holds_priority(slot, at):
-        free -= slot.priority_places
+    if not priority:
+        free -= held_places(slot, at)
     return max(free, 0)
 
 
@@ -211,7 +235,10 @@ def _take_place(slot, *, priority: bool, at) -> bool:
     """ONE conditional UPDATE: whether a place was taken."""
     query = Slot.objects.filter(pk=slot.pk, status=Slot.Status.OPEN, booked__lt=F("capacity"))
     if not priority and holds_priority(slot, at):
-        query = query.filter(booked__lt=F("capacity") - F("priority_places"))
+        # The held places are the priority places no resident with priority has taken yet,
+        # counted in the same statement as the place is taken.
+        held = Greatest(F("priority_places") - priority_booked_sql(), Value(0))
+        query = query.filter(booked__lt=F("capacity") - held)
     return bool(query.update(booked=F("booked") + 1))
 
 

@@ -20,7 +20,7 @@ from linli.core.errors import Conflict, InvalidInput, PermissionDenied
 from linli.core.workflow import Move, Workflow
 
 from . import rules
-from .bookings import BOOKING, PRIORITY_DEFAULT
+from .bookings import BOOKING, PRIORITY_DEFAULT, with_priority_booked
 from .models import Booking, Provider, Service, Slot
 
 MAX_CAPACITY = 500
@@ -256,5 +256,6 @@ def slot_cancel(*, actor, slot, reason) -> Slot:
 def upcoming_slots(service, *, at=None, days=28):
     """Open slots of the service from now for ``days`` days, in order."""
     at = at or timezone.now()
-    return Slot.objects.filter(service=service, status=Slot.Status.OPEN, starts_at__gt=at,
-                               starts_at__lte=at + dt.timedelta(days=days)).order_by("starts_at", "id")
+    return with_priority_booked(Slot.objects.filter(
+        service=service, status=Slot.Status.OPEN, starts_at__gt=at,
+        starts_at__lte=at + dt.timedelta(days=days)).order_by("starts_at", "id"))
