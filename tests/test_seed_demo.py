@@ -331,7 +331,11 @@ def test_every_demo_account_has_its_role_and_can_sign_in(small_demo):
 
 def test_sign_ins_describe_every_account(small_demo):
     sign_ins = demo.describe_sign_ins(small_demo)
-    assert [s.username for s in sign_ins] == demo.demo_usernames()
+    names = [s.username for s in sign_ins]
+    assert names[:len(demo.demo_usernames())] == demo.demo_usernames()
+    # Then the history's sign-ins (issue 12), those the history made, in their order.
+    history = [name for name, _role, _sees in demo.HISTORY_SIGN_INS]
+    assert names[len(demo.demo_usernames()):] == [n for n in history if n in names]
     assert all(s.password == demo.DEMO_PASSWORD and s.role and s.sees for s in sign_ins)
     by_name = {s.username: s for s in sign_ins}
     assert "杨柳新屯" in by_name["grid01"].sees and "兴元绿洲" in by_name["grid11"].sees
@@ -461,9 +465,10 @@ def test_demo_command_seeds_once_prints_sign_ins_once_and_mentions_hot_issues_an
     call_command("demo", "--no-serve", "--households", str(SMALL), stdout=out, stderr=io.StringIO())
     text = out.getvalue()
     assert Community.objects.filter(code=demo.COMMUNITY_CODE).count() == 1
-    assert text.count(demo.DEMO_PASSWORD) == len(demo.demo_usernames())  # one table row each, nothing else
+    everyone = demo.demo_usernames() + [name for name, _role, _sees in demo.HISTORY_SIGN_INS]
+    assert text.count(demo.DEMO_PASSWORD) == len(everyone)  # one table row each, nothing else
     lines = text.splitlines()
-    for username in demo.demo_usernames():
+    for username in everyone:
         assert sum(line.startswith(f"  {username} ") for line in lines) == 1
     assert "Demo accounts" not in text
     assert "Hot issues:" in text and "formed from the history" in text

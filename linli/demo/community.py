@@ -33,7 +33,7 @@ from importlib import resources
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 
 from linli.community.models import (
     Building, Community, District, Grid, Household, Organisation, Resident, StaffRole, Street, Tag, Unit,
@@ -534,6 +534,18 @@ class SignIn:
     sees: str
 
 
+# Sign-ins the history adds (issue 12, linli/demo/canteen.py and services_demo.py), with what each
+# may see: printed after the others where they exist.
+HISTORY_SIGN_INS = (
+    ("courier", gettext_lazy("delivery volunteer"),
+     gettext_lazy("today's lunch round only: doors, masked names, dishes; marks delivered / not at home")),
+    ("canteen", gettext_lazy("canteen staff"),
+     gettext_lazy("the canteen's counter (QR code), menus, rounds and delivery sheet; names masked")),
+    ("clinic", gettext_lazy("service provider's staff"),
+     gettext_lazy("the health centre's services: slots, day lists with masked names, attended / no-show")),
+)
+
+
 def demo_usernames(grid_count: int = 11) -> list[str]:
     grid_users = [f"grid{i + 1:02d}" for i in range(grid_count)]
     return ["admin", "worker", *grid_users, "secretary", "leader", "property", "supervisor", "resident"]
@@ -871,4 +883,8 @@ def describe_sign_ins(community: Community) -> list[SignIn]:
         else:
             sees = ""
         out.append(SignIn(username, DEMO_PASSWORD, str(role.get_role_display()), sees))
+    present = set(User.objects.filter(username__in=[name for name, _r, _s in HISTORY_SIGN_INS])
+                  .values_list("username", flat=True))
+    out += [SignIn(name, DEMO_PASSWORD, str(role), str(sees)) for name, role, sees in HISTORY_SIGN_INS
+            if name in present]
     return out
