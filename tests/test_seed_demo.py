@@ -282,7 +282,8 @@ def test_party_organisation_and_handling_units(small_demo):
         assert g.grids.count() == 1 and set(g.grids.all()) <= set(g.parent.grids.all())
     assert local.filter(kind=K.RESIDENTS_COMMITTEE).count() == 1
     assert local.filter(kind=K.PROPERTY_COMPANY).count() == 1
-    assert local.filter(kind=K.PARTNER).count() == 1
+    # The volunteers' partner, and issue 12's: the canteen's organisation and the service providers'.
+    assert local.filter(kind=K.PARTNER).count() >= 1
     street_units = Organisation.objects.filter(street=c.street, community__isnull=True)
     departments = set(street_units.filter(kind=K.STREET_DEPARTMENT).values_list("name", flat=True))
     assert any("城市管理" in n for n in departments) and any("社会事务" in n for n in departments)
@@ -356,7 +357,9 @@ def test_one_seeded_event_with_counts(small_demo):
                # the year of residents deciding (linli.demo.decide)
                "deliberation", "funds.", "evaluation.", "vote.", "voting.",
                # two years of neighbours helping (linli.demo.volunteers)
-               "volunteer", "service_record", "points.")
+               "volunteer", "service_record", "points.",
+               # everyday services (linli.demo.canteen, linli.demo.services_demo)
+               "canteen.", "services.", "services_slot.")
     assert [e.verb for e in Event.objects.all() if not e.verb.startswith(derived)] == ["community.seeded"]
 
 
