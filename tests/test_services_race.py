@@ -4,7 +4,7 @@
 
 Threads, each with its own database connection (the pattern of tests/test_points_race.py). On
 PostgreSQL (``LINLI_DATABASE_URL``) the conditional UPDATE re-checks the row after a concurrent
-commit; on SQLite the writers queue. The bench's figure is 200 at once for 20 places; here 30 for 6.
+commit; on SQLite the writers queue. The bench's figure is 200 at once for 20 places; here 16 for 4.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from linli.core.errors import Conflict
 from linli.services import bookings, catalogue
 from linli.services.models import Booking, Slot
 
-ATTEMPTS = 30
-CAPACITY = 6
+ATTEMPTS = 16
+CAPACITY = 4
 
 
 def _attempt(book_once) -> str:
