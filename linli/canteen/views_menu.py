@@ -182,6 +182,12 @@ def _planner(request, code):
     return community, canteen
 
 
+def _not_a_planner(request, community):
+    """The refusal of a menu page to an account that may not plan this canteen's menus."""
+    return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
+                  back=reverse("canteen:office", kwargs={"code": community.code}))
+
+
 @staff_page(PERM)
 @require_http_methods(["GET", "POST"])
 def office_menu(request, code):
@@ -189,8 +195,7 @@ def office_menu(request, code):
     community, canteen = _planner(request, code)
     may_plan = rules.may_plan_menus(request.user, canteen)
     if not may_plan:
-        return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
-                      back=reverse("canteen:office", kwargs={"code": community.code}))
+        return _not_a_planner(request, community)
     today = timezone.localdate()
     monday = menus.monday_of(_parse_day(request.GET.get("week") or request.POST.get("week"), today))
     back = _url("office_menu", community, canteen) + f"&week={monday.isoformat()}"
@@ -239,8 +244,7 @@ def office_menu(request, code):
 def office_meal_new(request, code):
     community, canteen = _planner(request, code)
     if not rules.may_plan_menus(request.user, canteen):
-        return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
-                      back=reverse("canteen:office", kwargs={"code": community.code}))
+        return _not_a_planner(request, community)
     today = timezone.localdate()
     day = _parse_day(request.GET.get("day") or request.POST.get("day"), today)
     kind = request.GET.get("kind") or request.POST.get("kind") or MealKind.LUNCH
@@ -280,8 +284,7 @@ def office_meal(request, code, pk):
                              canteen__community=community)
     canteen = meal.canteen
     if not rules.may_plan_menus(request.user, canteen):
-        return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
-                      back=reverse("canteen:office", kwargs={"code": community.code}))
+        return _not_a_planner(request, community)
     back = _url("office_meal", community, canteen, pk=meal.pk)
     week_url = _url("office_menu", community, canteen) + f"&week={menus.monday_of(meal.day).isoformat()}"
     action = request.POST.get("action")
@@ -340,8 +343,7 @@ def office_dishes(request, code):
     community, canteen = _planner(request, code)
     may_plan = rules.may_plan_menus(request.user, canteen)
     if not may_plan:
-        return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
-                      back=reverse("canteen:office", kwargs={"code": community.code}))
+        return _not_a_planner(request, community)
     form = DishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -370,8 +372,7 @@ def office_dish(request, code, pk):
                              canteen__community=community)
     canteen = dish.canteen
     if not rules.may_plan_menus(request.user, canteen):
-        return refuse(request, _denied(_("Only the community office and the canteen's staff plan the menus.")),
-                      back=reverse("canteen:office", kwargs={"code": community.code}))
+        return _not_a_planner(request, community)
     form = DishForm(request.POST or None, initial={"name": dish.name, "price_fen": dish.price_fen,
                                                    "description": dish.description, "tags": dish.tags,
                                                    "active": dish.active})
